@@ -1,0 +1,244 @@
+// Package httpapi serves the xAPI resources and the operational endpoints
+// over HTTP. It is the only package that imports gin.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+// Server holds what the HTTP layer needs.
+type Server struct {
+	Service *lrs.Service
+	Auth    *lrs.Authenticator
+	// Ready reports whether the database is reachable (for /ready).
+	Ready  func(context.Context) error
+	Logger *slog.Logger
+	// MaxBodyBytes limits request bodies; default 16 MiB.
+	MaxBodyBytes int64
+	// Registry receives the HTTP metrics; nil makes a private one.
+	Registry *prometheus.Registry
+
+	metrics *metrics
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	stored   prometheus.Counter
+}
+
+// PrefixXAPI is where the xAPI resources live.
+const PrefixXAPI = "/xapi"
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// Handler builds the route table.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = 16 << 20
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+		s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s.metrics = &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bridge_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		stored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_statements_stored_total", Help: "Statements newly stored.",
+		}),
+	}
+	s.Registry.MustRegister(s.metrics.requests, s.metrics.latency, s.metrics.stored)
+	prev := s.Service.OnStored
+	s.Service.OnStored = func(n int) {
+		s.metrics.stored.Add(float64(n))
+		if prev != nil {
+			prev(n)
+		}
+	}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.recoverer, s.observe)
+	r.NoRoute(func(c *gin.Context) { s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "no resource at %s", c.Request.URL.Path)) })
+	r.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed", "message": "method " + c.Request.Method + " not allowed on " + c.Request.URL.Path})
+	})
+
+	r.GET("/health", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/ready", s.ready)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+
+	x := r.Group(PrefixXAPI)
+	x.GET("/about", s.about)
+	x.HEAD("/about", s.about)
+
+	api := x.Group("", s.version, s.authenticate)
+	api.PUT("/statements", s.putStatement)
+	api.POST("/statements", s.postStatements)
+	api.GET("/statements", s.getStatements)
+	api.HEAD("/statements", s.getStatements)
+	return r
+}
+
+// observe records metrics and logs failures.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	d := time.Since(start)
+	s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	s.metrics.latency.WithLabelValues(route, c.Request.Method).Observe(d.Seconds())
+	if status >= 500 {
+		s.Logger.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
+			"duration_ms", d.Milliseconds(), "error", c.Errors.String())
+	} else {
+		s.Logger.Debug("request", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
+			"duration_ms", d.Milliseconds())
+	}
+}
+
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v)
+			}
+			s.Logger.Error("panic serving request", "path", c.Request.URL.Path, "panic", v)
+			s.fail(c, lrs.Errorf(lrs.EINTERNAL, "internal error"))
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "message": lrs.ErrorMessage(err)})
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *Server) about(c *gin.Context) {
+	setVersionHeader(c, versionOf(c))
+	c.JSON(http.StatusOK, gin.H{
+		"version":    []string{"1.0.3", "2.0.0"},
+		"extensions": gin.H{},
+	})
+}
+
+// statusOf maps error codes to HTTP statuses: the one table.
+var statusOf = map[string]int{
+	lrs.EINVALID:      http.StatusBadRequest,
+	lrs.EUNAUTHORIZED: http.StatusUnauthorized,
+	lrs.EFORBIDDEN:    http.StatusForbidden,
+	lrs.ENOTFOUND:     http.StatusNotFound,
+	lrs.ECONFLICT:     http.StatusConflict,
+	lrs.EPRECONDITION: http.StatusPreconditionFailed,
+	lrs.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	lrs.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	lrs.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// fail writes err as {"error": code, "message": "..."} with its status.
+func (s *Server) fail(c *gin.Context, err error) {
+	code := lrs.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		c.Error(err)
+	}
+	if code == lrs.EUNAUTHORIZED {
+		c.Header("WWW-Authenticate", `Basic realm="xAPI"`)
+	}
+	c.AbortWithStatusJSON(status, gin.H{"error": code, "message": lrs.ErrorMessage(err)})
+}
+
+const ctxVersion, ctxPrincipal = "xapi_version", "principal"
+
+// version negotiates the xAPI version from X-Experience-API-Version.
+func (s *Server) version(c *gin.Context) {
+	v, err := xapi.ParseVersionHeader(c.GetHeader("X-Experience-API-Version"))
+	if err != nil {
+		setVersionHeader(c, xapi.V200)
+		s.fail(c, lrs.Errorf(lrs.EINVALID, "%s", err.Error()))
+		return
+	}
+	c.Set(ctxVersion, v)
+	setVersionHeader(c, v)
+	c.Next()
+}
+
+func versionOf(c *gin.Context) xapi.Version {
+	if v, ok := c.Get(ctxVersion); ok {
+		return v.(xapi.Version)
+	}
+	if v, err := xapi.ParseVersionHeader(c.GetHeader("X-Experience-API-Version")); err == nil {
+		return v
+	}
+	return xapi.V200
+}
+
+func setVersionHeader(c *gin.Context, v xapi.Version) {
+	c.Header("X-Experience-API-Version", string(v))
+}
+
+// authenticate checks HTTP Basic credentials.
+func (s *Server) authenticate(c *gin.Context) {
+	key, secret, ok := c.Request.BasicAuth()
+	if !ok {
+		s.fail(c, lrs.Errorf(lrs.EUNAUTHORIZED, "authentication required: send HTTP Basic credentials (Authorization header)"))
+		return
+	}
+	p, err := s.Auth.Authenticate(c.Request.Context(), key, secret)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Set(ctxPrincipal, p)
+	c.Next()
+}
+
+func principal(c *gin.Context) *lrs.Principal {
+	return c.MustGet(ctxPrincipal).(*lrs.Principal)
+}
+
+func mediaType(c *gin.Context) string {
+	ct := c.GetHeader("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
+}

@@ -1,0 +1,208 @@
+package lrs
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+// Service is the LRS: it validates, completes and stores statements and
+// answers queries. It owns every xAPI rule that does not depend on the
+// transport or the database, so both SQL dialects share them.
+type Service struct {
+	Statements StatementStore
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+	// DefaultLimit and MaxLimit bound GET /statements pages.
+	DefaultLimit, MaxLimit int
+	// OnStored, when set, is told how many statements each call stored.
+	OnStored func(n int)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// StoreStatements validates stmts (sent by p in xAPI version v), completes
+// them (id, stored, timestamp, authority, version) and stores them all or
+// none. batch says whether the request body was an array, which only changes
+// how error paths are named. It returns the ids in request order.
+func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Version, stmts []map[string]any, batch bool) ([]string, error) {
+	if !p.CanWriteStatements() {
+		return nil, Errorf(EFORBIDDEN, "credential %q lacks the statements/write scope", p.Key)
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	seen := make(map[string]int, len(stmts))
+	out := make([]*NewStatement, 0, len(stmts))
+	ids := make([]string, 0, len(stmts))
+	for i, st := range stmts {
+		ns, err := s.prepare(p, v, st, now)
+		if err != nil {
+			if xe, ok := err.(*xapi.Error); ok {
+				if batch {
+					xe = xe.WithIndex(i)
+				}
+				return nil, Errorf(EINVALID, "%s", xe.Error())
+			}
+			return nil, err
+		}
+		if j, dup := seen[ns.ID]; dup {
+			where := "id"
+			if batch {
+				where = "[" + itoa(i) + "].id"
+			}
+			return nil, Errorf(EINVALID, "%s: statement id %s appears twice in the batch (also at [%d])", where, ns.ID, j)
+		}
+		seen[ns.ID] = i
+		out = append(out, ns)
+		ids = append(ids, ns.ID)
+	}
+	if len(out) == 0 {
+		return ids, nil
+	}
+	n, err := s.Statements.InsertStatements(ctx, p.StoreID, out)
+	if err != nil {
+		return nil, err
+	}
+	if s.OnStored != nil {
+		s.OnStored(n)
+	}
+	return ids, nil
+}
+
+// prepare validates one statement and fills in what the LRS sets.
+func (s *Service) prepare(p *Principal, v xapi.Version, st map[string]any, now time.Time) (*NewStatement, error) {
+	if err := xapi.ValidateStatement(st, v); err != nil {
+		return nil, err
+	}
+	id, _ := st["id"].(string)
+	if id == "" {
+		id = uuid.NewString()
+	}
+	id = strings.ToLower(id)
+	st["id"] = id
+	stored := xapi.FormatTimestamp(now)
+	st["stored"] = stored
+	// compare is what the immutability check sees: without a timestamp the
+	// LRS assigned, so a re-sent statement without one still matches.
+	compare := st
+	if _, ok := st["timestamp"]; !ok {
+		compare = make(map[string]any, len(st))
+		for k, v := range st {
+			compare[k] = v
+		}
+		st["timestamp"] = stored
+	}
+	st["authority"] = p.Authority
+	if _, ok := st["version"]; !ok {
+		if v == xapi.V103 {
+			st["version"] = "1.0.0"
+		} else {
+			st["version"] = "2.0.0"
+		}
+	}
+	body, err := json.Marshal(st)
+	if err != nil {
+		return nil, Internal(err, "encoding statement")
+	}
+	return &NewStatement{
+		ID:           id,
+		Stored:       now,
+		Body:         body,
+		Statement:    compare,
+		Refs:         xapi.ExtractRefs(st),
+		AuthorityKey: p.AuthorityKey,
+	}, nil
+}
+
+// GetStatement returns the statement with id. With voided=false it must not
+// be voided (the statementId parameter); with voided=true it must be
+// (voidedStatementId). Otherwise ENOTFOUND.
+func (s *Service) GetStatement(ctx context.Context, p *Principal, id string, voided bool) (*StoredStatement, error) {
+	ok, mine := p.CanReadStatements()
+	if !ok {
+		return nil, Errorf(EFORBIDDEN, "credential %q lacks a statements read scope", p.Key)
+	}
+	st, err := s.Statements.GetStatement(ctx, p.StoreID, strings.ToLower(id))
+	if err != nil {
+		return nil, err
+	}
+	if st.Voided != voided {
+		if voided {
+			return nil, Errorf(ENOTFOUND, "statement %s is not voided; fetch it with statementId", id)
+		}
+		return nil, Errorf(ENOTFOUND, "statement %s is voided; fetch it with voidedStatementId", id)
+	}
+	if mine && authorityKeyOf(st.Body) != p.AuthorityKey {
+		return nil, Errorf(ENOTFOUND, "no statement with id %s", id)
+	}
+	return st, nil
+}
+
+// QueryStatements runs q for p, applying the page limits and, for
+// statements/read/mine credentials, the authority restriction.
+func (s *Service) QueryStatements(ctx context.Context, p *Principal, q Query) ([]StoredStatement, bool, error) {
+	ok, mine := p.CanReadStatements()
+	if !ok {
+		return nil, false, Errorf(EFORBIDDEN, "credential %q lacks a statements read scope", p.Key)
+	}
+	if mine {
+		q.AuthorityKey = p.AuthorityKey
+	}
+	if q.Limit <= 0 || q.Limit > s.MaxLimit {
+		if q.Limit <= 0 {
+			q.Limit = s.DefaultLimit
+		} else {
+			q.Limit = s.MaxLimit
+		}
+	}
+	return s.Statements.QueryStatements(ctx, p.StoreID, q)
+}
+
+func authorityKeyOf(body []byte) string {
+	var st struct {
+		Authority map[string]any `json:"authority"`
+	}
+	if json.Unmarshal(body, &st) != nil || st.Authority == nil {
+		return ""
+	}
+	k, _ := xapi.AgentKey(st.Authority)
+	return k
+}
+
+// Render returns a stored statement body in the requested format: "exact"
+// (as stored), "ids" or "canonical" (for the given Accept-Language list).
+func Render(body []byte, format string, langs []string) (json.RawMessage, error) {
+	if format == "" || format == "exact" {
+		return body, nil
+	}
+	v, err := xapi.DecodeJSON(body)
+	if err != nil {
+		return nil, Internal(err, "decoding stored statement")
+	}
+	m, _ := v.(map[string]any)
+	switch format {
+	case "ids":
+		m = xapi.FormatIDs(m)
+	case "canonical":
+		m = xapi.FormatCanonical(m, langs)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, Internal(err, "encoding statement")
+	}
+	return out, nil
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}

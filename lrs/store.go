@@ -1,0 +1,89 @@
+package lrs
+
+import (
+	"context"
+	"time"
+
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+// NewStatement is a validated, completed statement ready to be stored.
+type NewStatement struct {
+	ID           string         // lowercase UUID
+	Stored       time.Time      // set by the LRS
+	Body         []byte         // the JSON the LRS returns for it (format=exact)
+	Statement    map[string]any // decoded Body, for the immutability comparison
+	Refs         xapi.Refs      // what query filters index
+	AuthorityKey string         // IFI key of the authority, for statements/read/mine
+}
+
+// StoredStatement is a statement as read back from a store.
+type StoredStatement struct {
+	PK     int64 // insert order; the keyset paging cursor
+	ID     string
+	Stored time.Time
+	Voided bool
+	Body   []byte
+}
+
+// Query is a GET /statements filter, already parsed and validated.
+// Agent and Activity hold keys (xapi.AgentKey, activity IRI).
+type Query struct {
+	Agent             string
+	RelatedAgents     bool
+	Verb              string
+	Activity          string
+	RelatedActivities bool
+	Registration      string
+	Since, Until      *time.Time
+	Limit             int
+	Ascending         bool
+	// AuthorityKey restricts results to statements stored by this
+	// authority (statements/read/mine); empty means no restriction.
+	AuthorityKey string
+	// After is the keyset cursor: only statements strictly past this PK in
+	// the query's order. Zero means from the start.
+	After int64
+}
+
+// StatementStore persists statements. Implementations must be safe for
+// concurrent use.
+type StatementStore interface {
+	// InsertStatements stores stmts atomically in store storeID, in order:
+	// all or none. A statement whose id already exists and whose content is
+	// equivalent (xapi.Equivalent) is skipped; a different one fails the
+	// whole call with ECONFLICT naming the id. It returns the number newly
+	// stored. Voiding statements mark their target voided; statements that
+	// reference others (StatementRef) match the filters their targets match.
+	InsertStatements(ctx context.Context, storeID int64, stmts []*NewStatement) (int, error)
+	// GetStatement returns one statement by id, voided or not, or ENOTFOUND.
+	GetStatement(ctx context.Context, storeID int64, id string) (*StoredStatement, error)
+	// QueryStatements returns up to q.Limit statements that are not voided,
+	// newest first (or oldest first when q.Ascending), and whether more follow.
+	QueryStatements(ctx context.Context, storeID int64, q Query) ([]StoredStatement, bool, error)
+}
+
+// Credential is an xAPI client credential as stored: the secret only as a
+// salted hash.
+type Credential struct {
+	Key        string
+	StoreID    int64
+	Name       string
+	Scopes     []string
+	SecretSalt []byte
+	SecretHash []byte
+	Source     string // "config" (from the config file) or "generated"
+	CreatedAt  time.Time
+}
+
+// CredentialStore persists credentials.
+type CredentialStore interface {
+	// GetCredential returns the credential with key, or ENOTFOUND.
+	GetCredential(ctx context.Context, key string) (*Credential, error)
+	// PutCredential inserts or replaces the credential with c.Key.
+	PutCredential(ctx context.Context, c *Credential) error
+	// ListCredentials returns every credential.
+	ListCredentials(ctx context.Context) ([]*Credential, error)
+	// DeleteCredential removes the credential with key (no error if absent).
+	DeleteCredential(ctx context.Context, key string) error
+}

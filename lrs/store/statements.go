@@ -1,0 +1,505 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+// Kinds of statement_index rows.
+const (
+	kindAgent           = 1 // actor, or object when an Agent/Group
+	kindRelatedAgent    = 2 // any agent anywhere (related_agents=true)
+	kindActivity        = 3 // object activity
+	kindRelatedActivity = 4 // object or any context activity (related_activities=true)
+	kindVerb            = 5
+	kindRegistration    = 6
+	kindAuthority       = 7 // who stored it (statements/read/mine); not inherited
+)
+
+func keyHash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:16]
+}
+
+type indexRow struct {
+	kind int
+	hash string // 16 bytes as a string, usable as a map key
+}
+
+func indexRows(ns *lrs.NewStatement) []indexRow {
+	seen := map[indexRow]bool{}
+	var out []indexRow
+	add := func(kind int, key string) {
+		if key == "" {
+			return
+		}
+		r := indexRow{kind, string(keyHash(key))}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	r := ns.Refs
+	for _, a := range r.Agents {
+		add(kindAgent, a)
+		add(kindRelatedAgent, a)
+	}
+	for _, a := range r.RelatedAgents {
+		add(kindRelatedAgent, a)
+	}
+	for _, a := range r.Activities {
+		add(kindActivity, a)
+		add(kindRelatedActivity, a)
+	}
+	for _, a := range r.RelatedActivities {
+		add(kindRelatedActivity, a)
+	}
+	add(kindVerb, r.Verb)
+	add(kindRegistration, strings.ToLower(r.Registration))
+	add(kindAuthority, ns.AuthorityKey)
+	return out
+}
+
+func uuidBytes(s string) []byte {
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return nil
+	}
+	return u[:]
+}
+
+func uuidString(b []byte) string {
+	u, err := uuid.FromBytes(b)
+	if err != nil {
+		return ""
+	}
+	return u.String()
+}
+
+// InsertStatements implements lrs.StatementStore.
+func (db *DB) InsertStatements(ctx context.Context, storeID int64, stmts []*lrs.NewStatement) (int, error) {
+	n, err := db.insertOnce(ctx, storeID, stmts)
+	if err != nil && isDuplicate(err) {
+		// A concurrent request stored one of these ids between our check and
+		// our insert; a second pass sees it and compares contents.
+		n, err = db.insertOnce(ctx, storeID, stmts)
+	}
+	return n, err
+}
+
+const chunk = 400
+
+func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewStatement) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
+	}
+	defer tx.Rollback()
+
+	// 1. Ids that exist already: equivalent content is a no-op, else 409.
+	fresh := make([]*lrs.NewStatement, 0, len(stmts))
+	existing, err := db.bodiesByID(ctx, tx, storeID, stmts)
+	if err != nil {
+		return 0, err
+	}
+	for _, ns := range stmts {
+		body, ok := existing[ns.ID]
+		if !ok {
+			fresh = append(fresh, ns)
+			continue
+		}
+		old, err := xapi.DecodeJSON(body)
+		om, _ := old.(map[string]any)
+		if err != nil || !xapi.Equivalent(om, ns.Statement) {
+			return 0, lrs.Errorf(lrs.ECONFLICT, "statement %s already exists with different content", ns.ID)
+		}
+	}
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+
+	// 2. The statements, in multi-row INSERTs.
+	for start := 0; start < len(fresh); start += chunk {
+		part := fresh[start:min(start+chunk, len(fresh))]
+		args := make([]any, 0, len(part)*7)
+		for _, ns := range part {
+			var ref []byte
+			if ns.Refs.StatementRef != "" {
+				ref = uuidBytes(ns.Refs.StatementRef)
+			}
+			args = append(args, storeID, uuidBytes(ns.ID), ns.Stored.UnixMicro(), 0, boolInt(ns.Refs.Voiding), ref, ns.Body)
+		}
+		q := "INSERT INTO statements (store_id, id, stored_us, voided, voiding, ref_id, body) VALUES " + placeholders(len(part), 7)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return 0, lrs.Internal(err, "inserting statements")
+		}
+	}
+
+	// 3. Their primary keys.
+	pks, err := db.pksByID(ctx, tx, storeID, fresh)
+	if err != nil {
+		return 0, err
+	}
+
+	// 4. The filter index.
+	var rows []any
+	nrows := 0
+	flush := func() error {
+		if nrows == 0 {
+			return nil
+		}
+		q := "INSERT INTO statement_index (store_id, kind, hash, stmt_pk) VALUES " + placeholders(nrows, 4)
+		_, err := tx.ExecContext(ctx, q, rows...)
+		rows, nrows = rows[:0], 0
+		return err
+	}
+	for _, ns := range fresh {
+		pk := pks[ns.ID]
+		for _, r := range indexRows(ns) {
+			rows = append(rows, storeID, r.kind, []byte(r.hash), pk)
+			nrows++
+			if nrows == 1000 {
+				if err := flush(); err != nil {
+					return 0, lrs.Internal(err, "indexing statements")
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, lrs.Internal(err, "indexing statements")
+	}
+
+	// 5. StatementRefs: a referencing statement matches what its target
+	// matches; voiding statements void their target (never another voiding
+	// statement).
+	for _, ns := range fresh {
+		if ns.Refs.StatementRef == "" {
+			continue
+		}
+		if err := db.inheritFrom(ctx, tx, storeID, pks[ns.ID], ns.Refs.StatementRef); err != nil {
+			return 0, err
+		}
+		if ns.Refs.Voiding {
+			if _, err := tx.ExecContext(ctx, "UPDATE statements SET voided = 1 WHERE store_id = ? AND id = ? AND voiding = 0",
+				storeID, uuidBytes(ns.Refs.StatementRef)); err != nil {
+				return 0, lrs.Internal(err, "voiding statement")
+			}
+		}
+	}
+	// 6. Statements stored earlier that reference the new ones.
+	if err := db.propagateToReferrers(ctx, tx, storeID, fresh, pks); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, lrs.Internal(err, "committing statements")
+	}
+	return len(fresh), nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func idArgs(storeID int64, stmts []*lrs.NewStatement) []any {
+	args := make([]any, 0, len(stmts)+1)
+	args = append(args, storeID)
+	for _, ns := range stmts {
+		args = append(args, uuidBytes(ns.ID))
+	}
+	return args
+}
+
+func inList(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
+}
+
+func (db *DB) bodiesByID(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for start := 0; start < len(stmts); start += chunk {
+		part := stmts[start:min(start+chunk, len(stmts))]
+		rows, err := tx.QueryContext(ctx, "SELECT id, body FROM statements WHERE store_id = ? AND id IN "+inList(len(part)), idArgs(storeID, part)...)
+		if err != nil {
+			return nil, lrs.Internal(err, "checking statement ids")
+		}
+		for rows.Next() {
+			var id, body []byte
+			if err := rows.Scan(&id, &body); err != nil {
+				rows.Close()
+				return nil, lrs.Internal(err, "checking statement ids")
+			}
+			out[uuidString(id)] = body
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, lrs.Internal(err, "checking statement ids")
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) pksByID(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) (map[string]int64, error) {
+	out := make(map[string]int64, len(stmts))
+	for start := 0; start < len(stmts); start += chunk {
+		part := stmts[start:min(start+chunk, len(stmts))]
+		rows, err := tx.QueryContext(ctx, "SELECT id, pk FROM statements WHERE store_id = ? AND id IN "+inList(len(part)), idArgs(storeID, part)...)
+		if err != nil {
+			return nil, lrs.Internal(err, "reading statement keys")
+		}
+		for rows.Next() {
+			var id []byte
+			var pk int64
+			if err := rows.Scan(&id, &pk); err != nil {
+				rows.Close()
+				return nil, lrs.Internal(err, "reading statement keys")
+			}
+			out[uuidString(id)] = pk
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, lrs.Internal(err, "reading statement keys")
+		}
+	}
+	return out, nil
+}
+
+// copyIndex gives statement toPK every inheritable index row of fromPK.
+func (db *DB) copyIndex(ctx context.Context, tx *sql.Tx, storeID, fromPK, toPK int64) error {
+	q := db.d.insertIgnore + " INTO statement_index (store_id, kind, hash, stmt_pk) " +
+		"SELECT store_id, kind, hash, ? FROM statement_index WHERE store_id = ? AND stmt_pk = ? AND kind <> ?"
+	if _, err := tx.ExecContext(ctx, q, toPK, storeID, fromPK, kindAuthority); err != nil {
+		return lrs.Internal(err, "indexing statement reference")
+	}
+	return nil
+}
+
+// inheritFrom copies the index rows of the statement with id target (if it
+// is stored) to statement pk.
+func (db *DB) inheritFrom(ctx context.Context, tx *sql.Tx, storeID, pk int64, target string) error {
+	var tpk int64
+	err := tx.QueryRowContext(ctx, "SELECT pk FROM statements WHERE store_id = ? AND id = ?", storeID, uuidBytes(target)).Scan(&tpk)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return lrs.Internal(err, "reading referenced statement")
+	}
+	if tpk == pk {
+		return nil
+	}
+	return db.copyIndex(ctx, tx, storeID, tpk, pk)
+}
+
+type target struct {
+	pk      int64
+	id      []byte
+	voiding bool
+}
+
+// propagateToReferrers handles statements that reference the newly stored
+// ones (possibly stored before them): they inherit the new statements'
+// index rows, transitively, and a voiding statement among them voids its
+// newly arrived target.
+func (db *DB) propagateToReferrers(ctx context.Context, tx *sql.Tx, storeID int64, fresh []*lrs.NewStatement, pks map[string]int64) error {
+	// One query finds whether any new statement is referenced at all.
+	var queue []target
+	for start := 0; start < len(fresh); start += chunk {
+		part := fresh[start:min(start+chunk, len(fresh))]
+		rows, err := tx.QueryContext(ctx, "SELECT DISTINCT ref_id FROM statements WHERE store_id = ? AND ref_id IN "+inList(len(part)), idArgs(storeID, part)...)
+		if err != nil {
+			return lrs.Internal(err, "finding statement references")
+		}
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return lrs.Internal(err, "finding statement references")
+			}
+			queue = append(queue, target{pk: pks[uuidString(id)], id: id})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return lrs.Internal(err, "finding statement references")
+		}
+	}
+	if len(queue) == 0 {
+		return nil
+	}
+	for _, ns := range fresh {
+		for i := range queue {
+			if pks[ns.ID] == queue[i].pk {
+				queue[i].voiding = ns.Refs.Voiding
+			}
+		}
+	}
+	visited := map[int64]bool{}
+	for len(queue) > 0 {
+		t := queue[0]
+		queue = queue[1:]
+		if visited[t.pk] {
+			continue
+		}
+		visited[t.pk] = true
+		rows, err := tx.QueryContext(ctx, "SELECT pk, id, voiding FROM statements WHERE store_id = ? AND ref_id = ?", storeID, t.id)
+		if err != nil {
+			return lrs.Internal(err, "finding statement references")
+		}
+		var refs []target
+		for rows.Next() {
+			var r target
+			var v int
+			if err := rows.Scan(&r.pk, &r.id, &v); err != nil {
+				rows.Close()
+				return lrs.Internal(err, "finding statement references")
+			}
+			r.voiding = v == 1
+			refs = append(refs, r)
+		}
+		rows.Close()
+		for _, r := range refs {
+			if r.pk == t.pk {
+				continue
+			}
+			if err := db.copyIndex(ctx, tx, storeID, t.pk, r.pk); err != nil {
+				return err
+			}
+			if r.voiding && !t.voiding {
+				if _, err := tx.ExecContext(ctx, "UPDATE statements SET voided = 1 WHERE store_id = ? AND pk = ?", storeID, t.pk); err != nil {
+					return lrs.Internal(err, "voiding statement")
+				}
+			}
+			queue = append(queue, r)
+		}
+	}
+	return nil
+}
+
+// GetStatement implements lrs.StatementStore.
+func (db *DB) GetStatement(ctx context.Context, storeID int64, id string) (*lrs.StoredStatement, error) {
+	b := uuidBytes(id)
+	if b == nil {
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "no statement with id %s", id)
+	}
+	var st lrs.StoredStatement
+	var storedUS int64
+	var voided int
+	var idb []byte
+	err := db.r.QueryRowContext(ctx, "SELECT pk, id, stored_us, voided, body FROM statements WHERE store_id = ? AND id = ?", storeID, b).
+		Scan(&st.PK, &idb, &storedUS, &voided, &st.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "no statement with id %s", id)
+	}
+	if err != nil {
+		return nil, lrs.Internal(err, "reading statement")
+	}
+	st.ID = uuidString(idb)
+	st.Stored = time.UnixMicro(storedUS).UTC()
+	st.Voided = voided == 1
+	return &st, nil
+}
+
+// QueryStatements implements lrs.StatementStore. It pages by primary key
+// (keyset), never by OFFSET, so page 20 costs what page 1 costs.
+func (db *DB) QueryStatements(ctx context.Context, storeID int64, q lrs.Query) ([]lrs.StoredStatement, bool, error) {
+	type filter struct {
+		kind int
+		key  string
+	}
+	var filters []filter
+	if q.Registration != "" {
+		filters = append(filters, filter{kindRegistration, strings.ToLower(q.Registration)})
+	}
+	if q.Agent != "" {
+		k := kindAgent
+		if q.RelatedAgents {
+			k = kindRelatedAgent
+		}
+		filters = append(filters, filter{k, q.Agent})
+	}
+	if q.Activity != "" {
+		k := kindActivity
+		if q.RelatedActivities {
+			k = kindRelatedActivity
+		}
+		filters = append(filters, filter{k, q.Activity})
+	}
+	if q.Verb != "" {
+		filters = append(filters, filter{kindVerb, q.Verb})
+	}
+	if q.AuthorityKey != "" {
+		filters = append(filters, filter{kindAuthority, q.AuthorityKey})
+	}
+
+	var sb strings.Builder
+	var args []any
+	order, cmp := "DESC", "<"
+	if q.Ascending {
+		order, cmp = "ASC", ">"
+	}
+	pkCol := "s.pk"
+	sb.WriteString("SELECT s.pk, s.id, s.stored_us, s.body FROM ")
+	if len(filters) > 0 {
+		pkCol = "i0.stmt_pk"
+		sb.WriteString("statement_index i0 JOIN statements s ON s.pk = i0.stmt_pk WHERE i0.store_id = ? AND i0.kind = ? AND i0.hash = ?")
+		args = append(args, storeID, filters[0].kind, keyHash(filters[0].key))
+		for _, f := range filters[1:] {
+			sb.WriteString(" AND EXISTS (SELECT 1 FROM statement_index x WHERE x.store_id = ? AND x.kind = ? AND x.hash = ? AND x.stmt_pk = s.pk)")
+			args = append(args, storeID, f.kind, keyHash(f.key))
+		}
+		sb.WriteString(" AND s.voided = 0")
+	} else {
+		sb.WriteString("statements s WHERE s.store_id = ? AND s.voided = 0")
+		args = append(args, storeID)
+	}
+	if q.Since != nil {
+		sb.WriteString(" AND s.stored_us > ?")
+		args = append(args, q.Since.UnixMicro())
+	}
+	if q.Until != nil {
+		sb.WriteString(" AND s.stored_us <= ?")
+		args = append(args, q.Until.UnixMicro())
+	}
+	if q.After > 0 {
+		sb.WriteString(" AND " + pkCol + " " + cmp + " ?")
+		args = append(args, q.After)
+	}
+	sb.WriteString(" ORDER BY " + pkCol + " " + order + " LIMIT ?")
+	args = append(args, q.Limit+1)
+
+	rows, err := db.r.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, false, lrs.Internal(err, "querying statements")
+	}
+	defer rows.Close()
+	out := make([]lrs.StoredStatement, 0, min(q.Limit+1, 128))
+	for rows.Next() {
+		var st lrs.StoredStatement
+		var idb []byte
+		var storedUS int64
+		if err := rows.Scan(&st.PK, &idb, &storedUS, &st.Body); err != nil {
+			return nil, false, lrs.Internal(err, "querying statements")
+		}
+		st.ID = uuidString(idb)
+		st.Stored = time.UnixMicro(storedUS).UTC()
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, lrs.Internal(err, "querying statements")
+	}
+	more := len(out) > q.Limit
+	if more {
+		out = out[:q.Limit]
+	}
+	return out, more, nil
+}

@@ -1,0 +1,170 @@
+// Package store is the SQL implementation of the LRS storage interfaces, for
+// the embedded SQLite database and for MySQL/MariaDB. One set of queries
+// serves both; the small differences live in a dialect value.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	_ "modernc.org/sqlite" // registers driver "sqlite"
+
+	"github.com/xapibridge/bridge/lrs"
+)
+
+// Drivers.
+const (
+	SQLite = "sqlite"
+	MySQL  = "mysql"
+)
+
+type dialect struct {
+	name         string
+	insertIgnore string // INSERT that skips rows violating a unique key
+}
+
+var dialects = map[string]dialect{
+	SQLite: {name: SQLite, insertIgnore: "INSERT OR IGNORE"},
+	MySQL:  {name: MySQL, insertIgnore: "INSERT IGNORE"},
+}
+
+// DB is an open bridge database.
+type DB struct {
+	d   dialect
+	w   *sql.DB // writes (one connection for SQLite, which has one writer)
+	r   *sql.DB // reads
+	dsn string
+}
+
+// Options tune Open.
+type Options struct {
+	MaxOpenConns int // MySQL pool size; default 16
+}
+
+// Open opens the database for driver ("sqlite" or "mysql") at dsn: a file
+// path for SQLite (its folder is created), a go-sql-driver DSN for MySQL.
+// It does not migrate; see Migrate and SchemaStatus.
+func Open(ctx context.Context, driver, dsn string, opt Options) (*DB, error) {
+	d, ok := dialects[driver]
+	if !ok {
+		return nil, fmt.Errorf("database.driver: unknown driver %q (want sqlite or mysql)", driver)
+	}
+	db := &DB{d: d, dsn: dsn}
+	switch driver {
+	case SQLite:
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("database.dsn: creating folder for %s: %w", dsn, err)
+			}
+		}
+		u := "file:" + dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		w, err := sql.Open("sqlite", u)
+		if err != nil {
+			return nil, err
+		}
+		w.SetMaxOpenConns(1)
+		r, err := sql.Open("sqlite", u)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		r.SetMaxOpenConns(8)
+		db.w, db.r = w, r
+	case MySQL:
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("database.dsn: %w", err)
+		}
+		if cfg.DBName == "" {
+			return nil, errors.New("database.dsn: no database name (…/dbname)")
+		}
+		cfg.ParseTime = false
+		cfg.InterpolateParams = true
+		c, err := mysql.NewConnector(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("database.dsn: %w", err)
+		}
+		w := sql.OpenDB(c)
+		n := opt.MaxOpenConns
+		if n <= 0 {
+			n = 16
+		}
+		w.SetMaxOpenConns(n)
+		w.SetMaxIdleConns(n)
+		db.w, db.r = w, w
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Driver returns "sqlite" or "mysql".
+func (db *DB) Driver() string { return db.d.name }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.r.PingContext(ctx); err != nil {
+		return &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unreachable", Cause: err}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// CreateMySQLDatabase creates the database named in a MySQL DSN if it does
+// not exist, so `bridge migrate` works on an empty server.
+func CreateMySQLDatabase(ctx context.Context, dsn string) error {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("database.dsn: %w", err)
+	}
+	name := cfg.DBName
+	cfg.DBName = ""
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	sdb := sql.OpenDB(c)
+	defer sdb.Close()
+	_, err = sdb.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+strings.ReplaceAll(name, "`", "``")+
+		"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+	return err
+}
+
+func isDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// placeholders returns "(?,?,?),(?,?,?)" for rows of n columns.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	var b strings.Builder
+	b.Grow(rows * (len(one) + 1))
+	for i := 0; i < rows; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+	}
+	return b.String()
+}
