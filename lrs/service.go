@@ -83,6 +83,7 @@ func (s *Service) prepare(p *Principal, v xapi.Version, st map[string]any, now t
 	if err := xapi.ValidateStatement(st, v); err != nil {
 		return nil, err
 	}
+	xapi.Normalize(st)
 	id, _ := st["id"].(string)
 	if id == "" {
 		id = uuid.NewString()

@@ -18,6 +18,7 @@ import (
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/httpapi"
 	"github.com/xapibridge/bridge/lrs/store"
+	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -178,7 +179,8 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	svc := &lrs.Service{Statements: db, DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit}
 	auth := &lrs.Authenticator{Store: db, BaseURL: baseURL}
-	api := &httpapi.Server{Service: svc, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes}
+	api := &httpapi.Server{Service: svc, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes,
+		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion)}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	endpoint := baseURL + httpapi.PrefixXAPI

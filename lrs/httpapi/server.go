@@ -31,6 +31,9 @@ type Server struct {
 	MaxBodyBytes int64
 	// Registry receives the HTTP metrics; nil makes a private one.
 	Registry *prometheus.Registry
+	// DefaultVersion is the X-Experience-API-Version of responses to
+	// requests that do not name a supported version; default 2.0.0.
+	DefaultVersion xapi.Version
 
 	metrics *metrics
 }
@@ -150,7 +153,7 @@ func (s *Server) ready(c *gin.Context) {
 }
 
 func (s *Server) about(c *gin.Context) {
-	setVersionHeader(c, versionOf(c))
+	setVersionHeader(c, s.versionOf(c))
 	c.JSON(http.StatusOK, gin.H{
 		"version":    []string{"1.0.3", "2.0.0"},
 		"extensions": gin.H{},
@@ -192,7 +195,7 @@ const ctxVersion, ctxPrincipal = "xapi_version", "principal"
 func (s *Server) version(c *gin.Context) {
 	v, err := xapi.ParseVersionHeader(c.GetHeader("X-Experience-API-Version"))
 	if err != nil {
-		setVersionHeader(c, xapi.V200)
+		setVersionHeader(c, s.defaultVersion())
 		s.fail(c, lrs.Errorf(lrs.EINVALID, "%s", err.Error()))
 		return
 	}
@@ -201,14 +204,21 @@ func (s *Server) version(c *gin.Context) {
 	c.Next()
 }
 
-func versionOf(c *gin.Context) xapi.Version {
+func (s *Server) defaultVersion() xapi.Version {
+	if s.DefaultVersion != "" {
+		return s.DefaultVersion
+	}
+	return xapi.V200
+}
+
+func (s *Server) versionOf(c *gin.Context) xapi.Version {
 	if v, ok := c.Get(ctxVersion); ok {
 		return v.(xapi.Version)
 	}
 	if v, err := xapi.ParseVersionHeader(c.GetHeader("X-Experience-API-Version")); err == nil {
 		return v
 	}
-	return xapi.V200
+	return s.defaultVersion()
 }
 
 func setVersionHeader(c *gin.Context, v xapi.Version) {

@@ -67,7 +67,7 @@ func (s *Server) postStatements(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ids, err := s.Service.StoreStatements(c.Request.Context(), principal(c), versionOf(c), stmts, batch)
+	ids, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, batch)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -112,7 +112,7 @@ func (s *Server) putStatement(c *gin.Context) {
 	} else {
 		st["id"] = id
 	}
-	if _, err := s.Service.StoreStatements(c.Request.Context(), principal(c), versionOf(c), stmts, false); err != nil {
+	if _, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, false); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -34,13 +34,13 @@ func TestDecodeStatements(t *testing.T) {
 		t.Fatalf("empty: %v %v %v", s, arr, err)
 	}
 	cases := map[string]string{
-		`[{"a":1}, 5]`:                  "[1]",
-		`{"actor": {"a": 1, "a": 2}}`:    "actor.a",
+		`[{"a":1}, 5]`:                    "[1]",
+		`{"actor": {"a": 1, "a": 2}}`:     "actor.a",
 		`[{}, {"x": [{"k": 1, "k": 1}]}]`: "[1].x[0].k",
-		`{"a": 1} {"b": 2}`:             "",
-		`{"a": 1`:                       "",
-		`"str"`:                         "",
-		``:                              "",
+		`{"a": 1} {"b": 2}`:               "",
+		`{"a": 1`:                         "",
+		`"str"`:                           "",
+		``:                                "",
 	}
 	for in, path := range cases {
 		_, _, err := DecodeStatements([]byte(in))
@@ -61,9 +61,9 @@ func TestDecodeStatements(t *testing.T) {
 
 func TestAgentKey(t *testing.T) {
 	cases := map[string]string{
-		`{"mbox": "mailto:Ada@Example.com"}`:                                   "mbox::mailto:Ada@Example.com",
-		`{"mbox_sha1sum": "CD9B00A5611F94EAA7B1661EDAB976068E364975"}`:         "mbox_sha1sum::cd9b00a5611f94eaa7b1661edab976068e364975",
-		`{"openid": "http://openid.example.org/1"}`:                            "openid::http://openid.example.org/1",
+		`{"mbox": "mailto:Ada@Example.com"}`:                                            "mbox::mailto:Ada@Example.com",
+		`{"mbox_sha1sum": "CD9B00A5611F94EAA7B1661EDAB976068E364975"}`:                  "mbox_sha1sum::cd9b00a5611f94eaa7b1661edab976068e364975",
+		`{"openid": "http://openid.example.org/1"}`:                                     "openid::http://openid.example.org/1",
 		`{"objectType": "Group", "account": {"homePage": "http://e.com", "name": "n"}}`: "account::http://e.com::n",
 	}
 	for in, want := range cases {
@@ -146,9 +146,9 @@ func TestFormatIDs(t *testing.T) {
 		t.Fatal("input mutated")
 	}
 	want := map[string]string{
-		"actor":  `{"mbox":"mailto:team@example.com","objectType":"Group"}`,
-		"verb":   `{"id":"http://adlnet.gov/expapi/verbs/answered"}`,
-		"object": `{"id":"http://example.com/q/1","objectType":"Activity"}`,
+		"actor":     `{"mbox":"mailto:team@example.com","objectType":"Group"}`,
+		"verb":      `{"id":"http://adlnet.gov/expapi/verbs/answered"}`,
+		"object":    `{"id":"http://example.com/q/1","objectType":"Activity"}`,
 		"authority": `{"member":[{"account":{"homePage":"http://example.com/xAPI/OAuth/Token","name":"oauth_consumer_x75db"}},{"mbox":"mailto:bob@example.com"}],"objectType":"Group"}`,
 	}
 	for k, w := range want {
