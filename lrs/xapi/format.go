@@ -26,7 +26,7 @@ func deepCopy(v any) any {
 
 // FormatIDs returns a deep copy of a stored statement in the "ids" format:
 // Agents and Identified Groups are reduced to objectType + IFI, Anonymous
-// Groups to objectType + members (each reduced), Activities to objectType + id,
+// Groups to objectType + members (each reduced), Activities to their id,
 // and the Verb to its id. Other properties are kept.
 func FormatIDs(s map[string]any) map[string]any {
 	out, _ := deepCopy(s).(map[string]any)
@@ -122,11 +122,10 @@ func reduceActor(a map[string]any) map[string]any {
 	return out
 }
 
+// reduceActivity keeps only the id: the minimum that identifies an Activity
+// (the ADL 2.0 suite checks that an ids-format Activity has one property).
 func reduceActivity(a map[string]any) map[string]any {
 	out := map[string]any{}
-	if ot, ok := a["objectType"]; ok {
-		out["objectType"] = ot
-	}
 	if id, ok := a["id"]; ok {
 		out["id"] = id
 	}

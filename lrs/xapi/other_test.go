@@ -148,7 +148,7 @@ func TestFormatIDs(t *testing.T) {
 	want := map[string]string{
 		"actor":     `{"mbox":"mailto:team@example.com","objectType":"Group"}`,
 		"verb":      `{"id":"http://adlnet.gov/expapi/verbs/answered"}`,
-		"object":    `{"id":"http://example.com/q/1","objectType":"Activity"}`,
+		"object":    `{"id":"http://example.com/q/1"}`,
 		"authority": `{"member":[{"account":{"homePage":"http://example.com/xAPI/OAuth/Token","name":"oauth_consumer_x75db"}},{"mbox":"mailto:bob@example.com"}],"objectType":"Group"}`,
 	}
 	for k, w := range want {
@@ -157,7 +157,7 @@ func TestFormatIDs(t *testing.T) {
 		}
 	}
 	ctx := out["context"].(map[string]any)
-	if got := toJSON(t, ctx["contextActivities"]); got != `{"category":[{"id":"http://example.com/profile"}],"grouping":[{"id":"http://example.com/course","objectType":"Activity"}],"other":[],"parent":[{"id":"http://example.com/quiz"}]}` {
+	if got := toJSON(t, ctx["contextActivities"]); got != `{"category":[{"id":"http://example.com/profile"}],"grouping":[{"id":"http://example.com/course"}],"other":[],"parent":[{"id":"http://example.com/quiz"}]}` {
 		t.Errorf("contextActivities %s", got)
 	}
 	if got := toJSON(t, ctx["instructor"]); got != `{"account":{"homePage":"http://www.example.com","name":"teacher"}}` {
