@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"sync"
 	"time"
@@ -49,7 +48,7 @@ func GenerateKey() string {
 func GenerateSecret() string {
 	b := make([]byte, 32)
 	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return hex.EncodeToString(b)
 }
 
 // Authenticator checks Basic credentials against a CredentialStore, caching

@@ -193,6 +193,12 @@ const ctxVersion, ctxPrincipal = "xapi_version", "principal"
 
 // version negotiates the xAPI version from X-Experience-API-Version.
 func (s *Server) version(c *gin.Context) {
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+		if strings.HasSuffix(c.Request.URL.Path, "/statements") {
+			// Required on every statements GET response, errors included.
+			c.Header("X-Experience-API-Consistent-Through", xapi.FormatTimestamp(time.Now()))
+		}
+	}
 	v, err := xapi.ParseVersionHeader(c.GetHeader("X-Experience-API-Version"))
 	if err != nil {
 		setVersionHeader(c, s.defaultVersion())

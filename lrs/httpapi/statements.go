@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -147,7 +146,6 @@ func (s *Server) getStatements(c *gin.Context) {
 			return
 		}
 	}
-	c.Header("X-Experience-API-Consistent-Through", xapi.FormatTimestamp(time.Now()))
 	langs := acceptLanguages(c.GetHeader("Accept-Language"))
 	p := principal(c)
 	ctx := c.Request.Context()
