@@ -1,7 +1,15 @@
 package integration_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -102,7 +110,7 @@ func TestMySQL(t *testing.T) {
 		t.Fatalf("serve on an empty MySQL database: exit %d, %s", code, out)
 	}
 	out, code = runBridge(t, dir, env, "migrate", "--config", cfg)
-	if code != 0 || !strings.Contains(out, "version 1") {
+	if code != 0 || !strings.Contains(out, "database schema is at version") {
 		t.Fatalf("migrate: exit %d, %s", code, out)
 	}
 	out, code = runBridge(t, dir, env, "migrate", "--config", cfg)
@@ -278,6 +286,84 @@ func lrsSuite(t *testing.T, p *proc) {
 		if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/mixed") {
 			t.Errorf("attachments=true content type %q", r.Header.Get("Content-Type"))
 		}
+	})
+
+	t.Run("attachments", func(t *testing.T) {
+		text := []byte("certificate of completion\r\n--not-a-boundary\r\n")
+		sum := sha256.Sum256(text)
+		sha := hex.EncodeToString(sum[:])
+		withAtt := func() map[string]any {
+			s := statement("att", "completed", "attachments")
+			s["attachments"] = []any{map[string]any{
+				"usageType": "http://example.org/usage/certificate", "display": map[string]any{"en-US": "certificate"},
+				"contentType": "text/plain", "length": len(text), "sha2": sha,
+			}}
+			return s
+		}
+		body := func(parts ...[]byte) (string, []byte) {
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			for i, p := range parts {
+				h := textproto.MIMEHeader{}
+				if i == 0 {
+					h.Set("Content-Type", "application/json")
+				} else {
+					sum := sha256.Sum256(p)
+					h.Set("Content-Type", "text/plain")
+					h.Set("Content-Transfer-Encoding", "binary")
+					h.Set("X-Experience-API-Hash", hex.EncodeToString(sum[:]))
+				}
+				w, _ := mw.CreatePart(h)
+				w.Write(p)
+			}
+			mw.Close()
+			return "multipart/mixed; boundary=" + mw.Boundary(), b.Bytes()
+		}
+		// Two statements share one attachment: one part.
+		stmts, _ := json.Marshal([]any{withAtt(), withAtt()})
+		ct, b := body(stmts, text)
+		var ids []string
+		admin.expect(200, "POST", "/statements", b, "Content-Type", ct).JSON(t, &ids)
+
+		r := admin.expect(200, "GET", "/statements?attachments=true&statementId="+ids[1], nil)
+		mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt != "multipart/mixed" {
+			t.Fatalf("content type %q", r.Header.Get("Content-Type"))
+		}
+		mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+		first, _ := mr.NextPart()
+		js, _ := io.ReadAll(first)
+		if !strings.Contains(string(js), ids[1]) {
+			t.Errorf("first part is not the statement: %s", js)
+		}
+		att, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no attachment part: %v", err)
+		}
+		got, _ := io.ReadAll(att)
+		if !bytes.Equal(got, text) || att.Header.Get("X-Experience-API-Hash") != sha {
+			t.Errorf("attachment part %q hash %q", got, att.Header.Get("X-Experience-API-Hash"))
+		}
+		// Without attachments=true: plain JSON.
+		r = admin.expect(200, "GET", "/statements?statementId="+ids[1], nil)
+		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("content type without attachments: %q", r.Header.Get("Content-Type"))
+		}
+
+		one, _ := json.Marshal(withAtt())
+		ct, b = body(one) // declared but no part
+		r = admin.expect(400, "POST", "/statements", b, "Content-Type", ct)
+		if !strings.Contains(string(r.Body), "attachments[0]") {
+			t.Errorf("missing part: %s", r.Body)
+		}
+		ct, b = body(one, text, []byte("extra")) // a part no statement declares
+		admin.expect(400, "POST", "/statements", b, "Content-Type", ct)
+		// fileUrl-only attachments need no part and may come as JSON.
+		s := statement("att", "completed", "attachments")
+		s["attachments"] = []any{map[string]any{"usageType": "http://example.org/usage/certificate",
+			"display": map[string]any{"en-US": "certificate"}, "contentType": "application/pdf", "length": 10,
+			"sha2": sha, "fileUrl": "https://example.org/cert.pdf"}}
+		admin.expect(200, "POST", "/statements", s)
 	})
 
 	t.Run("metrics", func(t *testing.T) {

@@ -33,11 +33,28 @@ func (s *Service) now() time.Time {
 
 // StoreStatements validates stmts (sent by p in xAPI version v), completes
 // them (id, stored, timestamp, authority, version) and stores them all or
-// none. batch says whether the request body was an array, which only changes
-// how error paths are named. It returns the ids in request order.
-func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Version, stmts []map[string]any, batch bool) ([]string, error) {
+// none, with the attachment parts of a multipart request. batch says whether
+// the request body was an array, which only changes how error paths are
+// named. It returns the ids in request order.
+func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Version, stmts []map[string]any, batch bool, parts []Attachment) ([]string, error) {
 	if !p.CanWriteStatements() {
 		return nil, Errorf(EFORBIDDEN, "credential %q lacks the statements/write scope", p.Key)
+	}
+	for i, st := range stmts {
+		if err := xapi.ValidateStatement(st, v); err != nil {
+			xe, _ := err.(*xapi.Error)
+			if xe != nil && batch {
+				xe = xe.WithIndex(i)
+			}
+			if xe != nil {
+				return nil, Errorf(EINVALID, "%s", xe.Error())
+			}
+			return nil, Errorf(EINVALID, "%s", err.Error())
+		}
+	}
+	parts, err := checkAttachments(stmts, parts, batch)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	seen := make(map[string]int, len(stmts))
@@ -46,12 +63,6 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 	for i, st := range stmts {
 		ns, err := s.prepare(p, v, st, now)
 		if err != nil {
-			if xe, ok := err.(*xapi.Error); ok {
-				if batch {
-					xe = xe.WithIndex(i)
-				}
-				return nil, Errorf(EINVALID, "%s", xe.Error())
-			}
 			return nil, err
 		}
 		if j, dup := seen[ns.ID]; dup {
@@ -68,7 +79,7 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 	if len(out) == 0 {
 		return ids, nil
 	}
-	n, err := s.Statements.InsertStatements(ctx, p.StoreID, out)
+	n, err := s.Statements.InsertStatements(ctx, p.StoreID, out, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +89,8 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 	return ids, nil
 }
 
-// prepare validates one statement and fills in what the LRS sets.
+// prepare fills in what the LRS sets in a validated statement.
 func (s *Service) prepare(p *Principal, v xapi.Version, st map[string]any, now time.Time) (*NewStatement, error) {
-	if err := xapi.ValidateStatement(st, v); err != nil {
-		return nil, err
-	}
 	xapi.Normalize(st)
 	id, _ := st["id"].(string)
 	if id == "" {
@@ -166,6 +174,34 @@ func (s *Service) QueryStatements(ctx context.Context, p *Principal, q Query) ([
 		}
 	}
 	return s.Statements.QueryStatements(ctx, p.StoreID, q)
+}
+
+// Attachments returns the stored contents of the attachments that the given
+// statement bodies declare (for GET with attachments=true), each once.
+func (s *Service) Attachments(ctx context.Context, p *Principal, bodies [][]byte) ([]Attachment, error) {
+	seen := map[string]bool{}
+	var hashes []string
+	for _, b := range bodies {
+		var st struct {
+			Attachments []struct {
+				SHA2 string `json:"sha2"`
+			} `json:"attachments"`
+		}
+		if json.Unmarshal(b, &st) != nil {
+			continue
+		}
+		for _, a := range st.Attachments {
+			h := strings.ToLower(a.SHA2)
+			if h != "" && !seen[h] {
+				seen[h] = true
+				hashes = append(hashes, h)
+			}
+		}
+	}
+	if len(hashes) == 0 {
+		return nil, nil
+	}
+	return s.Statements.GetAttachments(ctx, p.StoreID, hashes)
 }
 
 func authorityKeyOf(body []byte) string {

@@ -55,12 +55,16 @@ type StatementStore interface {
 	// whole call with ECONFLICT naming the id. It returns the number newly
 	// stored. Voiding statements mark their target voided; statements that
 	// reference others (StatementRef) match the filters their targets match.
-	InsertStatements(ctx context.Context, storeID int64, stmts []*NewStatement) (int, error)
+	// Attachment contents are stored in the same transaction, once per hash.
+	InsertStatements(ctx context.Context, storeID int64, stmts []*NewStatement, atts []Attachment) (int, error)
 	// GetStatement returns one statement by id, voided or not, or ENOTFOUND.
 	GetStatement(ctx context.Context, storeID int64, id string) (*StoredStatement, error)
 	// QueryStatements returns up to q.Limit statements that are not voided,
 	// newest first (or oldest first when q.Ascending), and whether more follow.
 	QueryStatements(ctx context.Context, storeID int64, q Query) ([]StoredStatement, bool, error)
+	// GetAttachments returns the stored attachment contents with the given
+	// hashes; hashes with no stored content are left out.
+	GetAttachments(ctx context.Context, storeID int64, sha2s []string) ([]Attachment, error)
 }
 
 // Credential is an xAPI client credential as stored: the secret only as a

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -249,6 +250,16 @@ func (s *Server) authenticate(c *gin.Context) {
 
 func principal(c *gin.Context) *lrs.Principal {
 	return c.MustGet(ctxPrincipal).(*lrs.Principal)
+}
+
+// mediaTypeParams parses Content-Type into its lowercase media type and
+// parameters.
+func mediaTypeParams(c *gin.Context) (string, map[string]string) {
+	mt, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil {
+		return mediaType(c), nil
+	}
+	return mt, params
 }
 
 func mediaType(c *gin.Context) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -33,24 +34,89 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 	return body, nil
 }
 
-// statementsBody reads and decodes a statements request body.
-func (s *Server) statementsBody(c *gin.Context) ([]map[string]any, bool, error) {
-	switch mt := mediaType(c); mt {
+// statementsBody reads and decodes a statements request body: JSON, or
+// multipart/mixed with the statements first and attachment parts after.
+func (s *Server) statementsBody(c *gin.Context) ([]map[string]any, bool, []lrs.Attachment, error) {
+	var body []byte
+	var parts []lrs.Attachment
+	switch mt, params := mediaTypeParams(c); mt {
 	case "application/json", "":
+		b, err := s.readBody(c)
+		if err != nil {
+			return nil, false, nil, err
+		}
+		body = b
 	case "multipart/mixed":
-		return nil, false, lrs.Errorf(lrs.EINVALID, "Content-Type: multipart/mixed (statements with attachments) is not supported yet")
+		b, atts, err := s.readMultipart(c, params["boundary"])
+		if err != nil {
+			return nil, false, nil, err
+		}
+		body, parts = b, atts
 	default:
-		return nil, false, lrs.Errorf(lrs.EINVALID, "Content-Type: %q is not supported; send application/json", mt)
-	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return nil, false, err
+		return nil, false, nil, lrs.Errorf(lrs.EINVALID, "Content-Type: %q is not supported; send application/json, or multipart/mixed with attachments", mt)
 	}
 	stmts, batch, err := xapi.DecodeStatements(body)
 	if err != nil {
-		return nil, false, lrs.Errorf(lrs.EINVALID, "%s", err.Error())
+		return nil, false, nil, lrs.Errorf(lrs.EINVALID, "%s", err.Error())
 	}
-	return stmts, batch, nil
+	return stmts, batch, parts, nil
+}
+
+// readMultipart splits a multipart/mixed statements request into the JSON
+// of its first part and the attachment parts, checking each part's
+// X-Experience-API-Hash against its content.
+func (s *Server) readMultipart(c *gin.Context, boundary string) ([]byte, []lrs.Attachment, error) {
+	if boundary == "" {
+		return nil, nil, lrs.Errorf(lrs.EINVALID, "Content-Type: multipart/mixed needs a boundary parameter")
+	}
+	mr := multipart.NewReader(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), boundary)
+	var body []byte
+	var parts []lrs.Attachment
+	for i := 0; ; i++ {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, multipartError(err)
+		}
+		content, err := io.ReadAll(p)
+		if err != nil {
+			return nil, nil, multipartError(err)
+		}
+		ct := p.Header.Get("Content-Type")
+		if i == 0 {
+			if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+				return nil, nil, lrs.Errorf(lrs.EINVALID, "multipart part 1: Content-Type must be application/json (the statements), not %q", ct)
+			}
+			body = content
+			continue
+		}
+		hash := strings.ToLower(strings.TrimSpace(p.Header.Get("X-Experience-API-Hash")))
+		if hash == "" {
+			return nil, nil, lrs.Errorf(lrs.EINVALID, "multipart part %d: X-Experience-API-Hash header is required", i+1)
+		}
+		if te := p.Header.Get("Content-Transfer-Encoding"); !strings.EqualFold(te, "binary") {
+			return nil, nil, lrs.Errorf(lrs.EINVALID, "multipart part %d: Content-Transfer-Encoding must be binary, not %q", i+1, te)
+		}
+		a := lrs.NewAttachment(ct, content)
+		if a.SHA2 != hash {
+			return nil, nil, lrs.Errorf(lrs.EINVALID, "multipart part %d: content has SHA-256 %s, not the X-Experience-API-Hash %s", i+1, a.SHA2, hash)
+		}
+		parts = append(parts, a)
+	}
+	if body == nil {
+		return nil, nil, lrs.Errorf(lrs.EINVALID, "multipart body has no parts")
+	}
+	return body, parts, nil
+}
+
+func multipartError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return lrs.Errorf(lrs.ETOOLARGE, "request body exceeds %d bytes", mbe.Limit)
+	}
+	return lrs.Errorf(lrs.EINVALID, "malformed multipart/mixed body: %v", err)
 }
 
 // postStatements stores one statement or a batch and returns their ids.
@@ -61,12 +127,12 @@ func (s *Server) postStatements(c *gin.Context) {
 			return
 		}
 	}
-	stmts, batch, err := s.statementsBody(c)
+	stmts, batch, parts, err := s.statementsBody(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	ids, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, batch)
+	ids, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, batch, parts)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -92,7 +158,7 @@ func (s *Server) putStatement(c *gin.Context) {
 		s.fail(c, lrs.Errorf(lrs.EINVALID, "statementId: %q is not a UUID", id))
 		return
 	}
-	stmts, batch, err := s.statementsBody(c)
+	stmts, batch, parts, err := s.statementsBody(c)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -111,7 +177,7 @@ func (s *Server) putStatement(c *gin.Context) {
 	} else {
 		st["id"] = id
 	}
-	if _, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, false); err != nil {
+	if _, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, false, parts); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -185,7 +251,7 @@ func (s *Server) getStatements(c *gin.Context) {
 			return
 		}
 		c.Header("Last-Modified", st.Stored.Format(http.TimeFormat))
-		s.writeJSON(c, out, gp.Attachments)
+		s.writeResult(c, out, [][]byte{st.Body}, gp.Attachments)
 		return
 	}
 
@@ -235,14 +301,26 @@ func (s *Server) getStatements(c *gin.Context) {
 	mb, _ := json.Marshal(moreURL)
 	buf.Write(mb)
 	buf.WriteByte('}')
-	s.writeJSON(c, buf.Bytes(), gp.Attachments)
+	var bodies [][]byte
+	if gp.Attachments {
+		for _, st := range stmts {
+			bodies = append(bodies, st.Body)
+		}
+	}
+	s.writeResult(c, buf.Bytes(), bodies, gp.Attachments)
 }
 
-// writeJSON writes a statement result, as multipart/mixed when the client
-// asked for attachments.
-func (s *Server) writeJSON(c *gin.Context, body []byte, attachments bool) {
+// writeResult writes a statement result. When the client asked for
+// attachments it is multipart/mixed: the JSON first, then one part per
+// attachment the statements (whose stored bodies are given) declare.
+func (s *Server) writeResult(c *gin.Context, body []byte, stmtBodies [][]byte, attachments bool) {
 	if !attachments {
 		c.Data(http.StatusOK, "application/json", body)
+		return
+	}
+	atts, err := s.Service.Attachments(c.Request.Context(), principal(c), stmtBodies)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	var buf bytes.Buffer
@@ -251,6 +329,14 @@ func (s *Server) writeJSON(c *gin.Context, body []byte, attachments bool) {
 	h.Set("Content-Type", "application/json")
 	pw, _ := mw.CreatePart(h)
 	pw.Write(body)
+	for _, a := range atts {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", a.ContentType)
+		h.Set("Content-Transfer-Encoding", "binary")
+		h.Set("X-Experience-API-Hash", a.SHA2)
+		pw, _ := mw.CreatePart(h)
+		pw.Write(a.Content)
+	}
 	mw.Close()
 	c.Data(http.StatusOK, "multipart/mixed; boundary="+mw.Boundary(), buf.Bytes())
 }

@@ -86,19 +86,19 @@ func uuidString(b []byte) string {
 }
 
 // InsertStatements implements lrs.StatementStore.
-func (db *DB) InsertStatements(ctx context.Context, storeID int64, stmts []*lrs.NewStatement) (int, error) {
-	n, err := db.insertOnce(ctx, storeID, stmts)
+func (db *DB) InsertStatements(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment) (int, error) {
+	n, err := db.insertOnce(ctx, storeID, stmts, atts)
 	if err != nil && isDuplicate(err) {
 		// A concurrent request stored one of these ids between our check and
 		// our insert; a second pass sees it and compares contents.
-		n, err = db.insertOnce(ctx, storeID, stmts)
+		n, err = db.insertOnce(ctx, storeID, stmts, atts)
 	}
 	return n, err
 }
 
 const chunk = 400
 
-func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewStatement) (int, error) {
+func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment) (int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
@@ -125,6 +125,9 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 	}
 	if len(fresh) == 0 {
 		return 0, nil
+	}
+	if err := db.insertAttachments(ctx, tx, storeID, atts); err != nil {
+		return 0, err
 	}
 
 	// 2. The statements, in multi-row INSERTs.

@@ -87,7 +87,7 @@ func mustStore(t *testing.T, svc *lrs.Service, stmts ...map[string]any) []string
 	for i, s := range stmts {
 		in[i] = clone(s)
 	}
-	ids, err := svc.StoreStatements(context.Background(), writer, xapi.V200, in, len(in) > 1)
+	ids, err := svc.StoreStatements(context.Background(), writer, xapi.V200, in, len(in) > 1, nil)
 	if err != nil {
 		t.Fatalf("store: %v", err)
 	}
@@ -156,14 +156,14 @@ func TestConflicts(t *testing.T) {
 		before, _ := db.GetStatement(ctx, 1, id)
 
 		// Same id, same content: a no-op.
-		n, err := db.InsertStatements(ctx, 1, nil)
+		n, err := db.InsertStatements(ctx, 1, nil, nil)
 		if err != nil || n != 0 {
 			t.Fatalf("empty insert: %d %v", n, err)
 		}
 		mustStore(t, svc, s)
 
 		// Same id, different content: 409 and nothing changes.
-		_, err = svc.StoreStatements(ctx, writer, xapi.V200, []map[string]any{clone(stmt(id, "bob", "failed", "a1", nil))}, false)
+		_, err = svc.StoreStatements(ctx, writer, xapi.V200, []map[string]any{clone(stmt(id, "bob", "failed", "a1", nil))}, false, nil)
 		if lrs.ErrorCode(err) != lrs.ECONFLICT {
 			t.Fatalf("different content: got %v, want conflict", err)
 		}
@@ -177,7 +177,7 @@ func TestConflicts(t *testing.T) {
 		_, err = svc.StoreStatements(ctx, writer, xapi.V200, []map[string]any{
 			clone(stmt(fresh, "bob", "attempted", "a2", nil)),
 			clone(stmt(id, "bob", "passed", "a1", nil)),
-		}, true)
+		}, true, nil)
 		if lrs.ErrorCode(err) != lrs.ECONFLICT {
 			t.Fatalf("batch with conflict: got %v", err)
 		}
@@ -198,7 +198,7 @@ func TestConcurrentSameID(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := svc.StoreStatements(context.Background(), writer, xapi.V200, []map[string]any{clone(s)}, false)
+				_, err := svc.StoreStatements(context.Background(), writer, xapi.V200, []map[string]any{clone(s)}, false, nil)
 				errs <- err
 			}()
 		}
