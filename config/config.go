@@ -128,6 +128,12 @@ type XAPI struct {
 	DefaultLimit int `yaml:"default_limit"`
 	// MaxLimit caps the limit parameter of GET /statements. Default 1000.
 	MaxLimit int `yaml:"max_limit"`
+	// CORSOrigins lists the origins browsers may call the xAPI endpoint from
+	// (xAPI content runs in browsers): exact origins such as
+	// "https://moodle.example.org", or "*" for any. Default ["*"]; an empty
+	// list given explicitly in YAML ([]) is also read as the default, so use
+	// ["none"] to turn CORS off.
+	CORSOrigins []string `yaml:"cors_origins"`
 }
 
 // Credential is one HTTP Basic key/secret pair.
@@ -307,6 +313,9 @@ func (c *Config) applyDefaults() {
 	if x.DefaultLimit == 0 {
 		x.DefaultLimit = min(DefaultLimit, x.MaxLimit)
 	}
+	if len(x.CORSOrigins) == 0 {
+		x.CORSOrigins = []string{"*"}
+	}
 
 	for i := range c.Credentials {
 		if len(c.Credentials[i].Scopes) == 0 {
@@ -386,6 +395,18 @@ func (c *Config) validate() error {
 	}
 	if x.DefaultLimit < 1 || (x.MaxLimit >= 1 && x.DefaultLimit > x.MaxLimit) {
 		add("xapi.default_limit", "must be between 1 and xapi.max_limit (%d), got %d", x.MaxLimit, x.DefaultLimit)
+	}
+	for i, o := range x.CORSOrigins {
+		if o == "*" || o == "none" {
+			if len(x.CORSOrigins) > 1 {
+				add(fmt.Sprintf("xapi.cors_origins[%d]", i), "%q must be the only entry", o)
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			add(fmt.Sprintf("xapi.cors_origins[%d]", i), "%q is not an origin like https://moodle.example.org (or \"*\", or \"none\")", o)
+		}
 	}
 
 	seen := make(map[string]int, len(c.Credentials))

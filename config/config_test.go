@@ -59,7 +59,7 @@ func TestLoad(t *testing.T) {
 						DSN:         filepath.Join("bridge-data", "bridge.db"),
 						AutoMigrate: ptr(true),
 					},
-					XAPI: XAPI{DefaultVersion: "2.0.0", MaxBodyBytes: 16 << 20, DefaultLimit: 100, MaxLimit: 1000},
+					XAPI: XAPI{DefaultVersion: "2.0.0", MaxBodyBytes: 16 << 20, DefaultLimit: 100, MaxLimit: 1000, CORSOrigins: []string{"*"}},
 				}
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got  %+v\nwant %+v", c, want)
@@ -125,7 +125,7 @@ credentials:
 					ShutdownTimeout: Duration{2 * time.Minute},
 					Log:             Log{Level: "debug", Format: "json"},
 					Database:        Database{Driver: "sqlite", DSN: "/tmp/x.db", AutoMigrate: ptr(false), MaxOpenConns: 4},
-					XAPI:            XAPI{DefaultVersion: "1.0.3", MaxBodyBytes: 1 << 20, DefaultLimit: 20, MaxLimit: 50},
+					XAPI:            XAPI{DefaultVersion: "1.0.3", MaxBodyBytes: 1 << 20, DefaultLimit: 20, MaxLimit: 50, CORSOrigins: []string{"*"}},
 					Credentials: []Credential{
 						{Key: "a", Secret: "sa", Scopes: []string{"statements/read", "statements/write"}, Name: "Reader"},
 						{Key: "b", Secret: "sb", Scopes: []string{"state", "profile"}},
@@ -308,6 +308,11 @@ credentials:
 			name:    "env credential index gap",
 			env:     []string{"BRIDGE_CREDENTIALS_1_KEY=b", "BRIDGE_CREDENTIALS_1_SECRET=x"},
 			wantErr: []string{"credentials[1].key: environment variable BRIDGE_CREDENTIALS_1_KEY: index 1 is out of range", "index 0 appends"},
+		},
+		{
+			name:    "cors origin with a path",
+			env:     []string{"BRIDGE_XAPI_CORS_ORIGINS=https://moodle.example.org/course,*"},
+			wantErr: []string{`xapi.cors_origins[0]: "https://moodle.example.org/course" is not an origin`, `xapi.cors_origins[1]: "*" must be the only entry`},
 		},
 		{
 			name:    "env value of the wrong type",
@@ -637,7 +642,7 @@ func TestEnvVarNames(t *testing.T) {
 		"BRIDGE_LISTEN", "BRIDGE_BASE_URL", "BRIDGE_DATA_DIR", "BRIDGE_SHUTDOWN_TIMEOUT",
 		"BRIDGE_LOG_LEVEL", "BRIDGE_LOG_FORMAT",
 		"BRIDGE_DATABASE_DRIVER", "BRIDGE_DATABASE_DSN", "BRIDGE_DATABASE_AUTO_MIGRATE", "BRIDGE_DATABASE_MAX_OPEN_CONNS",
-		"BRIDGE_XAPI_DEFAULT_VERSION", "BRIDGE_XAPI_MAX_BODY_BYTES", "BRIDGE_XAPI_DEFAULT_LIMIT", "BRIDGE_XAPI_MAX_LIMIT",
+		"BRIDGE_XAPI_DEFAULT_VERSION", "BRIDGE_XAPI_MAX_BODY_BYTES", "BRIDGE_XAPI_DEFAULT_LIMIT", "BRIDGE_XAPI_MAX_LIMIT", "BRIDGE_XAPI_CORS_ORIGINS",
 		"BRIDGE_CREDENTIALS_<N>_KEY", "BRIDGE_CREDENTIALS_<N>_SECRET", "BRIDGE_CREDENTIALS_<N>_SCOPES", "BRIDGE_CREDENTIALS_<N>_NAME",
 	}
 	if !slices.Equal(names, want) {

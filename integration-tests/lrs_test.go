@@ -3,6 +3,7 @@ package integration_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -364,6 +365,43 @@ func lrsSuite(t *testing.T, p *proc) {
 			"display": map[string]any{"en-US": "certificate"}, "contentType": "application/pdf", "length": 10,
 			"sha2": sha, "fileUrl": "https://example.org/cert.pdf"}}
 		admin.expect(200, "POST", "/statements", s)
+	})
+
+	t.Run("alternate request syntax", func(t *testing.T) {
+		anon := &client{t: t, endpoint: p.endpoint}
+		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin-secret-0123456789"))
+		content, _ := json.Marshal(statement("alt", "completed", "alternate"))
+		id := uuid.NewString()
+		form := url.Values{"statementId": {id}, "content": {string(content)},
+			"X-Experience-API-Version": {"1.0.3"}, "Authorization": {auth}}
+		formCT := []string{"Content-Type", "application/x-www-form-urlencoded"}
+		anon.expect(204, "POST", "/statements?method=PUT", form.Encode(), formCT...)
+		admin.expect(200, "GET", "/statements?statementId="+id, nil)
+
+		get := url.Values{"statementId": {id}, "X-Experience-API-Version": {"1.0.3"}, "Authorization": {auth}}
+		r := anon.expect(200, "POST", "/statements?method=GET", get.Encode(), formCT...)
+		if !strings.Contains(string(r.Body), id) {
+			t.Errorf("method=GET: %s", r.Body)
+		}
+		// xAPI 2.0 removed the syntax; extra query parameters are refused.
+		form.Set("X-Experience-API-Version", "2.0.0")
+		anon.expect(400, "POST", "/statements?method=PUT", form.Encode(), formCT...)
+		form.Set("X-Experience-API-Version", "1.0.3")
+		anon.expect(400, "POST", "/statements?method=PUT&statementId="+id, form.Encode(), formCT...)
+	})
+
+	t.Run("cors", func(t *testing.T) {
+		anon := &client{t: t, endpoint: p.endpoint}
+		r := anon.do("OPTIONS", "/statements", nil, "Origin", "https://moodle.example.org",
+			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,x-experience-api-version,content-type")
+		if r.Status >= 300 || r.Header.Get("Access-Control-Allow-Origin") == "" {
+			t.Errorf("preflight: %d %v", r.Status, r.Header)
+		}
+		r = admin.do("GET", "/statements?limit=1", nil, "Origin", "https://moodle.example.org")
+		if !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "X-Experience-Api-Consistent-Through") &&
+			!strings.Contains(strings.ToLower(r.Header.Get("Access-Control-Expose-Headers")), "x-experience-api-consistent-through") {
+			t.Errorf("exposed headers: %q", r.Header.Get("Access-Control-Expose-Headers"))
+		}
 	})
 
 	t.Run("metrics", func(t *testing.T) {

@@ -179,8 +179,8 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	svc := &lrs.Service{Statements: db, DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit}
 	auth := &lrs.Authenticator{Store: db, BaseURL: baseURL}
-	api := &httpapi.Server{Service: svc, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes,
-		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion)}
+	api := &httpapi.Server{Service: svc, Documents: &lrs.Documents{Store: db}, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes,
+		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion), CORSOrigins: cfg.XAPI.CORSOrigins}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	endpoint := baseURL + httpapi.PrefixXAPI

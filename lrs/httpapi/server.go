@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,6 +36,11 @@ type Server struct {
 	// DefaultVersion is the X-Experience-API-Version of responses to
 	// requests that do not name a supported version; default 2.0.0.
 	DefaultVersion xapi.Version
+	// CORSOrigins are the origins browsers may call from: "*" for any,
+	// "none" or empty for CORS off.
+	CORSOrigins []string
+	// Documents serves the document, Activities and Agents resources.
+	Documents *lrs.Documents
 
 	metrics *metrics
 }
@@ -86,6 +92,9 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverer, s.observe)
+	if c := s.corsConfig(); c != nil {
+		r.Use(cors.New(*c))
+	}
 	r.NoRoute(func(c *gin.Context) { s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "no resource at %s", c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed", "message": "method " + c.Request.Method + " not allowed on " + c.Request.URL.Path})
@@ -104,7 +113,31 @@ func (s *Server) Handler() http.Handler {
 	api.POST("/statements", s.postStatements)
 	api.GET("/statements", s.getStatements)
 	api.HEAD("/statements", s.getStatements)
-	return r
+	s.documentRoutes(api)
+	return s.alternate(r)
+}
+
+// corsConfig lets browser-based xAPI content call the LRS from the
+// configured origins, with the headers xAPI uses.
+func (s *Server) corsConfig() *cors.Config {
+	if len(s.CORSOrigins) == 0 || s.CORSOrigins[0] == "none" {
+		return nil
+	}
+	c := cors.Config{
+		AllowMethods: []string{"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"},
+		AllowHeaders: []string{"Authorization", "Content-Type", "X-Experience-API-Version", "If-Match",
+			"If-None-Match", "Accept-Language", "X-Requested-With"},
+		ExposeHeaders: []string{"ETag", "Last-Modified", "X-Experience-API-Version",
+			"X-Experience-API-Consistent-Through", "Content-Type", "Location"},
+		MaxAge: 12 * time.Hour,
+	}
+	if s.CORSOrigins[0] == "*" {
+		c.AllowAllOrigins = true
+	} else {
+		c.AllowOrigins = s.CORSOrigins
+		c.AllowCredentials = true
+	}
+	return &c
 }
 
 // observe records metrics and logs failures.

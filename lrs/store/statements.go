@@ -180,6 +180,9 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 	if err := flush(); err != nil {
 		return 0, lrs.Internal(err, "indexing statements")
 	}
+	if err := db.upsertActivities(ctx, tx, storeID, fresh); err != nil {
+		return 0, err
+	}
 
 	// 5. StatementRefs: a referencing statement matches what its target
 	// matches; voiding statements void their target (never another voiding
