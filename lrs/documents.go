@@ -406,32 +406,6 @@ func (d *Documents) Person(p *Principal, agent map[string]any) (map[string]any, 
 	return out, nil
 }
 
-// IsIRI reports whether s looks like an absolute IRI: a scheme, ':' and a
-// non-empty rest without spaces or control characters.
-func IsIRI(s string) bool {
-	colon := strings.IndexByte(s, ':')
-	if colon < 1 || colon == len(s)-1 {
-		return false
-	}
-	for i := 0; i < colon; i++ {
-		c := s[i]
-		alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if i == 0 && !alpha || !(alpha || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	for _, r := range s[colon+1:] {
-		if r <= 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			return false
-		}
-		switch r {
-		case '<', '>', '"', '{', '}', '|', '\\', '^', '`':
-			return false
-		}
-	}
-	return true
-}
-
 // jsonObject decodes body as one JSON object (numbers kept exact).
 func jsonObject(body []byte) (map[string]any, error) {
 	v, err := xapi.DecodeJSON(body)

@@ -78,7 +78,7 @@ func activityIDParam(q url.Values) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !lrs.IsIRI(id) {
+	if !xapi.IsIRI(id) {
 		return "", lrs.Errorf(lrs.EINVALID, "activityId: %q is not an IRI", id)
 	}
 	return id, nil

@@ -370,13 +370,13 @@ func parseQuery(q url.Values) (*getParams, error) {
 		gp.Agent = key
 	}
 	if v := q.Get("verb"); v != "" {
-		if !strings.Contains(v, ":") {
+		if !xapi.IsIRI(v) {
 			return nil, lrs.Errorf(lrs.EINVALID, "verb: %q is not an IRI", v)
 		}
 		gp.Verb = v
 	}
 	if v := q.Get("activity"); v != "" {
-		if !strings.Contains(v, ":") {
+		if !xapi.IsIRI(v) {
 			return nil, lrs.Errorf(lrs.EINVALID, "activity: %q is not an IRI", v)
 		}
 		gp.Activity = v

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,12 +64,19 @@ func retryable(err error) bool {
 }
 
 // UpdateDocument implements lrs.DocumentStore. The read and the write run in
-// one transaction; on MySQL the read locks the row (or the gap where it
-// would be), and a deadlock between two writers retries.
+// one transaction; on MySQL the read locks the row when it exists, and a
+// writer that loses a race (duplicate key, deadlock) runs again.
 func (db *DB) UpdateDocument(ctx context.Context, storeID int64, k lrs.DocumentKey,
 	fn func(cur *lrs.Document) (*lrs.Document, bool, error)) error {
 	var err error
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < 10; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return lrs.Internal(ctx.Err(), "writing document")
+			case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(4)) * time.Millisecond):
+			}
+		}
 		var appErr bool
 		appErr, err = db.updateDocumentOnce(ctx, storeID, k, fn)
 		if err == nil || appErr || !retryable(err) {
@@ -84,7 +92,14 @@ func (db *DB) UpdateDocument(ctx context.Context, storeID int64, k lrs.DocumentK
 
 func (db *DB) updateDocumentOnce(ctx context.Context, storeID int64, k lrs.DocumentKey,
 	fn func(cur *lrs.Document) (*lrs.Document, bool, error)) (appErr bool, err error) {
-	tx, err := db.w.BeginTx(ctx, nil)
+	// On MySQL, READ COMMITTED: locking a row that does not exist takes no
+	// gap lock, so writers creating the same document do not deadlock; the
+	// loser of the INSERT gets a duplicate key and retries, finding the row.
+	var opts *sql.TxOptions
+	if db.d.name == MySQL {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := db.w.BeginTx(ctx, opts)
 	if err != nil {
 		return true, &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
 	}

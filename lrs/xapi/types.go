@@ -39,6 +39,10 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // isIRI reports whether s is an absolute IRI: a valid RFC 3986 scheme followed
 // by ':' and a non-empty remainder without whitespace, control or excluded characters.
+// IsIRI reports whether s looks like an absolute IRI: a scheme, ':' and a
+// non-empty rest without spaces or forbidden characters.
+func IsIRI(s string) bool { return isIRI(s) }
+
 func isIRI(s string) bool {
 	colon := strings.IndexByte(s, ':')
 	if colon < 1 || colon == len(s)-1 {
