@@ -333,7 +333,9 @@ func (s *Server) writeResult(c *gin.Context, body []byte, stmtBodies [][]byte, a
 		h := textproto.MIMEHeader{}
 		h.Set("Content-Type", a.ContentType)
 		h.Set("Content-Transfer-Encoding", "binary")
-		h.Set("X-Experience-API-Hash", a.SHA2)
+		// Spelled as the spec does: some clients (tincanjs) look the
+		// header up case-sensitively; Set would canonicalise it.
+		h["X-Experience-API-Hash"] = []string{a.SHA2}
 		pw, _ := mw.CreatePart(h)
 		pw.Write(a.Content)
 	}
