@@ -81,6 +81,12 @@ type Config struct {
 	XAPI XAPI `yaml:"xapi"`
 	// Credentials are the HTTP Basic key/secret pairs accepted by the LRS.
 	Credentials []Credential `yaml:"credentials"`
+	// Admin configures the admin API.
+	Admin Admin `yaml:"admin"`
+	// Forwarding, Targets and Rules configure statement forwarding.
+	Forwarding Forwarding `yaml:"forwarding"`
+	Targets    []Target   `yaml:"targets"`
+	Rules      []Rule     `yaml:"rules"`
 }
 
 // Log configures logging.
@@ -247,6 +253,7 @@ func envMap(environ []string) map[string]string {
 }
 
 func (c *Config) applyDefaults() {
+	c.forwardingDefaults()
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -330,6 +337,7 @@ func (c *Config) validate() error {
 	add := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
 	}
+	c.validateForwarding(add)
 
 	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen", "must be host:port (e.g. \"127.0.0.1:8080\" or \":8080\"), got %q", c.Listen)
@@ -472,5 +480,6 @@ func (c *Config) Redacted() *Config {
 			r.Credentials[i] = cr
 		}
 	}
+	r.redactForwarding(c)
 	return &r
 }

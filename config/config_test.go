@@ -59,7 +59,8 @@ func TestLoad(t *testing.T) {
 						DSN:         filepath.Join("bridge-data", "bridge.db"),
 						AutoMigrate: ptr(true),
 					},
-					XAPI: XAPI{DefaultVersion: "2.0.0", MaxBodyBytes: 16 << 20, DefaultLimit: 100, MaxLimit: 1000, CORSOrigins: []string{"*"}},
+					XAPI:       XAPI{DefaultVersion: "2.0.0", MaxBodyBytes: 16 << 20, DefaultLimit: 100, MaxLimit: 1000, CORSOrigins: []string{"*"}},
+					Forwarding: defaultForwarding(),
 				}
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got  %+v\nwant %+v", c, want)
@@ -126,6 +127,7 @@ credentials:
 					Log:             Log{Level: "debug", Format: "json"},
 					Database:        Database{Driver: "sqlite", DSN: "/tmp/x.db", AutoMigrate: ptr(false), MaxOpenConns: 4},
 					XAPI:            XAPI{DefaultVersion: "1.0.3", MaxBodyBytes: 1 << 20, DefaultLimit: 20, MaxLimit: 50, CORSOrigins: []string{"*"}},
+					Forwarding:      defaultForwarding(),
 					Credentials: []Credential{
 						{Key: "a", Secret: "sa", Scopes: []string{"statements/read", "statements/write"}, Name: "Reader"},
 						{Key: "b", Secret: "sb", Scopes: []string{"state", "profile"}},
@@ -644,6 +646,21 @@ func TestEnvVarNames(t *testing.T) {
 		"BRIDGE_DATABASE_DRIVER", "BRIDGE_DATABASE_DSN", "BRIDGE_DATABASE_AUTO_MIGRATE", "BRIDGE_DATABASE_MAX_OPEN_CONNS",
 		"BRIDGE_XAPI_DEFAULT_VERSION", "BRIDGE_XAPI_MAX_BODY_BYTES", "BRIDGE_XAPI_DEFAULT_LIMIT", "BRIDGE_XAPI_MAX_LIMIT", "BRIDGE_XAPI_CORS_ORIGINS",
 		"BRIDGE_CREDENTIALS_<N>_KEY", "BRIDGE_CREDENTIALS_<N>_SECRET", "BRIDGE_CREDENTIALS_<N>_SCOPES", "BRIDGE_CREDENTIALS_<N>_NAME",
+		"BRIDGE_ADMIN_TOKENS",
+		"BRIDGE_FORWARDING_POLL_INTERVAL", "BRIDGE_FORWARDING_SECRET_KEY", "BRIDGE_FORWARDING_HASH_SALT",
+		"BRIDGE_FORWARDING_PERSONAL_BATCH_SIZE", "BRIDGE_FORWARDING_PERSONAL_TIMEOUT", "BRIDGE_FORWARDING_PERSONAL_CONCURRENCY",
+		"BRIDGE_FORWARDING_PERSONAL_RETRY_INITIAL_BACKOFF", "BRIDGE_FORWARDING_PERSONAL_RETRY_MAX_BACKOFF",
+		"BRIDGE_FORWARDING_PERSONAL_RETRY_MAX_ATTEMPTS", "BRIDGE_FORWARDING_PERSONAL_RETRY_MAX_AGE",
+		"BRIDGE_FORWARDING_PERSONAL_BREAKER_FAILURES", "BRIDGE_FORWARDING_PERSONAL_BREAKER_OPEN_FOR",
+		"BRIDGE_TARGETS_<N>_NAME", "BRIDGE_TARGETS_<N>_TYPE", "BRIDGE_TARGETS_<N>_ENDPOINT", "BRIDGE_TARGETS_<N>_VERSION",
+		"BRIDGE_TARGETS_<N>_USERNAME", "BRIDGE_TARGETS_<N>_PASSWORD", "BRIDGE_TARGETS_<N>_TOKEN", "BRIDGE_TARGETS_<N>_URL",
+		"BRIDGE_TARGETS_<N>_METHOD", "BRIDGE_TARGETS_<N>_BATCH", "BRIDGE_TARGETS_<N>_HMAC_SECRET", "BRIDGE_TARGETS_<N>_HEADERS",
+		"BRIDGE_TARGETS_<N>_DELIVERY_BATCH_SIZE", "BRIDGE_TARGETS_<N>_DELIVERY_TIMEOUT", "BRIDGE_TARGETS_<N>_DELIVERY_CONCURRENCY",
+		"BRIDGE_TARGETS_<N>_DELIVERY_RETRY_INITIAL_BACKOFF", "BRIDGE_TARGETS_<N>_DELIVERY_RETRY_MAX_BACKOFF",
+		"BRIDGE_TARGETS_<N>_DELIVERY_RETRY_MAX_ATTEMPTS", "BRIDGE_TARGETS_<N>_DELIVERY_RETRY_MAX_AGE",
+		"BRIDGE_TARGETS_<N>_DELIVERY_BREAKER_FAILURES", "BRIDGE_TARGETS_<N>_DELIVERY_BREAKER_OPEN_FOR",
+		"BRIDGE_RULES_<N>_NAME", "BRIDGE_RULES_<N>_STORES", "BRIDGE_RULES_<N>_WHEN", "BRIDGE_RULES_<N>_TARGETS",
+		"BRIDGE_RULES_<N>_TRANSFORM_DROP", "BRIDGE_RULES_<N>_TRANSFORM_HASH",
 	}
 	if !slices.Equal(names, want) {
 		t.Errorf("EnvVarNames() =\n%q\nwant\n%q", names, want)
@@ -686,3 +703,64 @@ func TestExpandEnv(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func defaultForwarding() Forwarding {
+	return Forwarding{PollInterval: Duration{time.Second},
+		Personal: Delivery{BatchSize: 50, Timeout: Duration{10 * time.Second}, Concurrency: 1}}
+}
+
+func TestForwardingConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bridge.yaml")
+	good := `targets:
+  - name: employer
+    type: xapi
+    endpoint: https://lrs.employer.example/xapi
+    username: bridge
+    password: ${EMPLOYER_PW}
+  - name: hook
+    type: webhook
+    url: https://hooks.example/xapi
+    hmac_secret: s3cret
+    headers: ["X-Api-Key: abc"]
+    delivery: {batch_size: 10, retry: {max_attempts: 3}}
+rules:
+  - name: completions
+    when: verb.id == "http://adlnet.gov/expapi/verbs/completed"
+    targets: [employer, personal]
+admin:
+  tokens: [tok-123]
+`
+	os.WriteFile(path, []byte(good), 0o600)
+	c, err := Load(path, []string{"EMPLOYER_PW=pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Targets[0].Version != "1.0.3" || c.Targets[1].Method != "POST" || c.Targets[1].BatchSize != 10 ||
+		c.Targets[1].Retry.MaxAttempts != 3 || c.Targets[0].Timeout.Duration != 10*time.Second {
+		t.Errorf("defaults not applied: %+v", c.Targets)
+	}
+	r := c.Redacted()
+	if r.Targets[0].Password != RedactedSecret || r.Targets[1].HMACSecret != RedactedSecret || r.Admin.Tokens[0] != RedactedSecret ||
+		c.Targets[0].Password != "pw" {
+		t.Errorf("redaction: %+v / %+v", r.Targets, c.Targets)
+	}
+
+	bad := []struct{ yaml, want string }{
+		{"targets: [{name: personal, type: xapi, endpoint: http://x}]", `targets[0].name: "personal" is reserved`},
+		{"targets: [{name: a, type: ftp}]", `targets[0].type: must be xapi or webhook`},
+		{"targets: [{name: a, type: xapi, endpoint: nope}]", `targets[0].endpoint: must be an http(s) URL`},
+		{"targets: [{name: a, type: webhook, url: http://x, headers: [nocolon]}]", `targets[0].headers[0]: must be "Name: value"`},
+		{"targets: [{name: a, type: xapi, endpoint: http://x}, {name: a, type: xapi, endpoint: http://y}]", `targets[1].name: duplicate target "a"`},
+		{"rules: [{name: r, targets: [nowhere]}]", `rules[0].targets[0]: unknown target "nowhere"`},
+		{"rules: [{name: r, targets: [personal]}, {name: r, targets: [personal]}]", `rules[1].name: duplicate rule "r"`},
+	}
+	for _, b := range bad {
+		os.WriteFile(path, []byte(b.yaml), 0o600)
+		_, err := Load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%s: got %v, want %q", b.yaml, err, b.want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -56,7 +57,11 @@ credentials:
 func TestZeroConfigSQLite(t *testing.T) {
 	dir := t.TempDir()
 	p := startBridge(t, dir, []string{"BRIDGE_LISTEN=127.0.0.1:0"})
-	m := regexp.MustCompile(`credential:\s+key (\S+) secret (\S+)`).FindStringSubmatch(p.Stdout())
+	credRE := regexp.MustCompile(`credential:\s+key (\S+) secret (\S+)`)
+	var m []string
+	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m = credRE.FindStringSubmatch(p.Stdout()) // printed right after the endpoint line
+	}
 	if m == nil {
 		t.Fatalf("no credential printed on first start:\n%s", p.Stdout())
 	}

@@ -22,6 +22,8 @@ type Service struct {
 	DefaultLimit, MaxLimit int
 	// OnStored, when set, is told how many statements each call stored.
 	OnStored func(n int)
+	// Router, when set, chooses the forwarding targets of each statement.
+	Router Router
 }
 
 func (s *Service) now() time.Time {
@@ -122,14 +124,18 @@ func (s *Service) prepare(p *Principal, v xapi.Version, st map[string]any, now t
 	if err != nil {
 		return nil, Internal(err, "encoding statement")
 	}
-	return &NewStatement{
+	ns := &NewStatement{
 		ID:           id,
 		Stored:       now,
 		Body:         body,
 		Statement:    compare,
 		Refs:         xapi.ExtractRefs(st),
 		AuthorityKey: p.AuthorityKey,
-	}, nil
+	}
+	if s.Router != nil {
+		ns.Deliveries = s.Router.Route(p.StoreID, st)
+	}
+	return ns, nil
 }
 
 // GetStatement returns the statement with id. With voided=false it must not

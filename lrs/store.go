@@ -15,6 +15,24 @@ type NewStatement struct {
 	Statement    map[string]any // decoded Body, for the immutability comparison
 	Refs         xapi.Refs      // what query filters index
 	AuthorityKey string         // IFI key of the authority, for statements/read/mine
+	// Deliveries are the forwarding targets the rules chose for it, stored
+	// in the same transaction as the statement (the outbox).
+	Deliveries []Delivery
+}
+
+// Delivery says a statement must be forwarded to a target by a rule.
+type Delivery struct {
+	Target string
+	Rule   string
+	// PersonalKey is the actor's IFI key when Target is the learner's
+	// personal LRS ("personal"), empty otherwise.
+	PersonalKey string
+}
+
+// Router decides where a statement is forwarded. It must be fast and pure:
+// it runs inside statement ingest.
+type Router interface {
+	Route(storeID int64, stmt map[string]any) []Delivery
 }
 
 // StoredStatement is a statement as read back from a store.

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/xapibridge/bridge/config"
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/httpapi"
@@ -154,6 +157,14 @@ func syncCredentials(ctx context.Context, cfg *config.Config, cs lrs.CredentialS
 	return c, secret, nil
 }
 
+func targetNames(cfg *config.Config) []string {
+	names := []string{}
+	for _, t := range cfg.Targets {
+		names = append(names, t.Name)
+	}
+	return append(names, "personal")
+}
+
 func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	log := newLogger(cfg, os.Stderr)
 	db, err := openDB(ctx, cfg, cfg.Database.AutoMigrateEnabled())
@@ -177,10 +188,18 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if baseURL == "" || strings.HasSuffix(baseURL, ":0") {
 		baseURL = "http://" + ln.Addr().String()
 	}
-	svc := &lrs.Service{Statements: db, DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	fwd, err := setupForwarding(ctx, cfg, db, log, reg)
+	if err != nil {
+		return err
+	}
+	svc := &lrs.Service{Statements: db, DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit,
+		Router: fwd.router, OnStored: func(int) { fwd.dispatcher.Wake() }}
 	auth := &lrs.Authenticator{Store: db, BaseURL: baseURL}
 	api := &httpapi.Server{Service: svc, Documents: &lrs.Documents{Store: db}, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes,
-		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion), CORSOrigins: cfg.XAPI.CORSOrigins}
+		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion), CORSOrigins: cfg.XAPI.CORSOrigins,
+		Registry: reg, AdminTokens: cfg.Admin.Tokens, Forwarding: fwd.admin}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	endpoint := baseURL + httpapi.PrefixXAPI
@@ -202,6 +221,23 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 			fmt.Fprintf(out, "  credentials:   generated at first start (secret shown then); add your own under credentials: in the config\n")
 		}
 	}
+
+	if len(cfg.Rules) > 0 {
+		fmt.Fprintf(out, "  forwarding:    %d rules, targets: %s\n", len(cfg.Rules), strings.Join(targetNames(cfg), ", "))
+	}
+
+	// The dispatcher outlives the HTTP server at shutdown: it stops after
+	// the last request is answered.
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() {
+		fwd.dispatcher.Run(dctx)
+		close(dispatched)
+	}()
+	defer func() {
+		stopDispatch()
+		<-dispatched
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

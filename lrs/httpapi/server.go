@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/xapibridge/bridge/forwarders/dispatch"
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
@@ -39,6 +40,10 @@ type Server struct {
 	// CORSOrigins are the origins browsers may call from: "*" for any,
 	// "none" or empty for CORS off.
 	CORSOrigins []string
+	// AdminTokens authenticate the admin API; none turns it off.
+	AdminTokens []string
+	// Forwarding manages forwarding through the admin API; may be nil.
+	Forwarding *dispatch.Admin
 	// Documents serves the document, Activities and Agents resources.
 	Documents *lrs.Documents
 
@@ -114,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/statements", s.getStatements)
 	api.HEAD("/statements", s.getStatements)
 	s.documentRoutes(api)
+	s.adminRoutes(r)
 	return s.alternate(r)
 }
 

@@ -153,6 +153,12 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 		return 0, err
 	}
 
+	// 3b. The forwarding outbox, in the same transaction: a stored
+	// statement can never lose a delivery.
+	if err := db.insertDeliveries(ctx, tx, storeID, fresh, pks); err != nil {
+		return 0, err
+	}
+
 	// 4. The filter index.
 	var rows []any
 	nrows := 0

@@ -1,0 +1,347 @@
+// Package dispatch delivers the forwarding outbox: per target, workers claim
+// due deliveries, send them through the target's forwarder (behind its
+// circuit breaker) and record the outcome: delivered rows are removed,
+// failures are retried with backoff, and deliveries past their retry limit
+// become dead letters. Dispatch is continuous: workers are woken as soon as
+// statements are stored and poll only as a fallback (for other processes
+// sharing the database, and for retries falling due).
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/xapibridge/bridge/forwarders"
+	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+// PersonalTarget is the name of the target that resolves, per delivery, to
+// the personal LRS registered for the statement's actor.
+const PersonalTarget = "personal"
+
+// Transformer applies a rule's transform to a statement before sending.
+type Transformer interface {
+	Apply(rule string, stmt map[string]any) map[string]any
+}
+
+// PersonalResolver returns the forwarder (with its own breaker) for the
+// personal LRS registered for agentKey in a store.
+type PersonalResolver interface {
+	Forwarder(ctx context.Context, storeID int64, agentKey string) (*forwarders.Breaker, error)
+}
+
+// Target is one forwarding target and how to deliver to it.
+type Target struct {
+	Name        string
+	Sender      *forwarders.Breaker // nil for the personal target
+	BatchSize   int                 // default 50
+	Concurrency int                 // workers; default 1
+	Retry       forwarders.RetryPolicy
+	Timeout     time.Duration // per send; sets the lease; default 30s
+}
+
+// Dispatcher runs the workers.
+type Dispatcher struct {
+	Outbox       lrs.Outbox
+	Targets      []*Target
+	Transform    Transformer
+	Personal     PersonalResolver
+	PollInterval time.Duration // default 1s
+	Logger       *slog.Logger
+	Registry     prometheus.Registerer
+
+	wakeMu  sync.Mutex
+	wakers  []chan struct{}
+	metrics *metrics
+}
+
+type metrics struct {
+	delivered, retried, dead *prometheus.CounterVec
+	depth, deadDepth, state  *prometheus.GaugeVec
+	delay                    *prometheus.HistogramVec
+}
+
+func (d *Dispatcher) init() {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.PollInterval <= 0 {
+		d.PollInterval = time.Second
+	}
+	m := &metrics{
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bridge_forward_delivered_total", Help: "Statements delivered, by target."}, []string{"target"}),
+		retried:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bridge_forward_retried_total", Help: "Failed delivery attempts that will be retried, by target."}, []string{"target"}),
+		dead:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bridge_forward_dead_total", Help: "Deliveries moved to the dead letters, by target."}, []string{"target"}),
+		depth:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bridge_forward_queue_depth", Help: "Pending deliveries, by target."}, []string{"target"}),
+		deadDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bridge_forward_dead_letters", Help: "Dead deliveries waiting for replay or discard, by target."}, []string{"target"}),
+		state:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bridge_forward_breaker_state", Help: "Circuit breaker state by target: 0 closed, 1 half-open, 2 open."}, []string{"target"}),
+		delay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bridge_forward_delay_seconds", Help: "Time from storing a statement to its delivery, by target.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600}}, []string{"target"}),
+	}
+	if d.Registry != nil {
+		d.Registry.MustRegister(m.delivered, m.retried, m.dead, m.depth, m.deadDepth, m.state, m.delay)
+	}
+	d.metrics = m
+}
+
+// Wake tells every worker that new deliveries may be due.
+func (d *Dispatcher) Wake() {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	for _, c := range d.wakers {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (d *Dispatcher) waker() chan struct{} {
+	c := make(chan struct{}, 1)
+	d.wakeMu.Lock()
+	d.wakers = append(d.wakers, c)
+	d.wakeMu.Unlock()
+	return c
+}
+
+// Run dispatches until ctx ends, then lets each worker finish the batch it
+// is sending and returns.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.init()
+	var wg sync.WaitGroup
+	for _, t := range d.Targets {
+		if t.BatchSize <= 0 {
+			t.BatchSize = 50
+		}
+		if t.Concurrency <= 0 {
+			t.Concurrency = 1
+		}
+		if t.Timeout <= 0 {
+			t.Timeout = 30 * time.Second
+		}
+		t.Retry = t.Retry.WithDefaults()
+		for i := 0; i < t.Concurrency; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.worker(ctx, t, d.waker())
+			}()
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.gauges(ctx)
+	}()
+	wg.Wait()
+}
+
+// gauges refreshes queue depths and breaker states for /metrics.
+func (d *Dispatcher) gauges(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		if stats, err := d.Outbox.OutboxStats(ctx); err == nil {
+			seen := map[string]bool{}
+			for _, s := range stats {
+				seen[s.Target] = true
+				d.metrics.depth.WithLabelValues(s.Target).Set(float64(s.Pending))
+				d.metrics.deadDepth.WithLabelValues(s.Target).Set(float64(s.Dead))
+			}
+			for _, tg := range d.Targets {
+				if !seen[tg.Name] {
+					d.metrics.depth.WithLabelValues(tg.Name).Set(0)
+					d.metrics.deadDepth.WithLabelValues(tg.Name).Set(0)
+				}
+				if tg.Sender != nil {
+					d.metrics.state.WithLabelValues(tg.Name).Set(stateValue(tg.Sender.State()))
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func stateValue(s string) float64 {
+	switch s {
+	case "half-open":
+		return 1
+	case "open":
+		return 2
+	}
+	return 0
+}
+
+func (d *Dispatcher) worker(ctx context.Context, t *Target, wake chan struct{}) {
+	poll := d.PollInterval
+	for ctx.Err() == nil {
+		wait := poll
+		if t.Sender != nil {
+			if ok, at := t.Sender.Ready(); !ok {
+				wait = max(time.Until(at), 10*time.Millisecond)
+				if !sleep(ctx, wait, nil) {
+					return
+				}
+				continue
+			}
+		}
+		now := time.Now()
+		items, err := d.Outbox.ClaimDeliveries(ctx, t.Name, t.BatchSize, now, now.Add(2*t.Timeout+10*time.Second))
+		if err != nil {
+			if ctx.Err() == nil {
+				d.Logger.Warn("claiming deliveries failed", "target", t.Name, "error", err)
+			}
+			sleep(ctx, poll, nil)
+			continue
+		}
+		if len(items) == 0 {
+			// Jitter the poll so several processes do not poll in step.
+			sleep(ctx, wait/2+time.Duration(rand.Int64N(int64(wait/2)+1)), wake)
+			continue
+		}
+		d.deliver(t, items)
+	}
+}
+
+// sleep waits for d, a wake-up or the end of ctx; it reports whether ctx
+// is still live.
+func sleep(ctx context.Context, d time.Duration, wake chan struct{}) bool {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tm.C:
+	case <-wake:
+	}
+	return true
+}
+
+// deliver sends claimed items and records outcomes. It does not use the
+// dispatcher's context: a batch being sent at shutdown is finished (bounded
+// by the target timeout) so its outcome is recorded, not left leased.
+func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*t.Timeout+10*time.Second)
+	defer cancel()
+	if t.Sender != nil {
+		d.sendBatch(ctx, t, t.Sender, items)
+		return
+	}
+	// The personal target: one batch per registered LRS.
+	type key struct {
+		store int64
+		agent string
+	}
+	groups := map[key][]lrs.OutboxItem{}
+	var order []key
+	for _, it := range items {
+		k := key{it.StoreID, it.PersonalKey}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], it)
+	}
+	for _, k := range order {
+		f, err := d.Personal.Forwarder(ctx, k.store, k.agent)
+		if err != nil {
+			for _, it := range groups[k] {
+				d.record(ctx, t, it, forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()})
+			}
+			continue
+		}
+		d.sendBatch(ctx, t, f, groups[k])
+	}
+}
+
+func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Breaker, items []lrs.OutboxItem) {
+	batch := make([]forwarders.Item, 0, len(items))
+	sent := make([]lrs.OutboxItem, 0, len(items))
+	for _, it := range items {
+		body, err := d.prepare(it)
+		if err != nil {
+			d.record(ctx, t, it, forwarders.Outcome{Permanent: true, Error: err.Error()})
+			continue
+		}
+		batch = append(batch, forwarders.Item{DeliveryID: it.ID, StatementID: it.StatementID, Statement: body})
+		sent = append(sent, it)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	outcomes := f.Send(ctx, batch)
+	var done []int64
+	for i, it := range sent {
+		o := forwarders.Outcome{Error: "no outcome"}
+		if i < len(outcomes) {
+			o = outcomes[i]
+		}
+		if o.OK {
+			done = append(done, it.ID)
+			d.metrics.delivered.WithLabelValues(t.Name).Inc()
+			d.metrics.delay.WithLabelValues(t.Name).Observe(time.Since(it.CreatedAt).Seconds())
+			continue
+		}
+		d.record(ctx, t, it, o)
+	}
+	if err := d.Outbox.CompleteDeliveries(ctx, done); err != nil {
+		// The rows stay leased and will be sent again after the lease:
+		// receivers dedupe by statement id (xAPI) or X-Bridge-Delivery.
+		d.Logger.Error("recording deliveries failed", "target", t.Name, "error", err)
+	}
+}
+
+// prepare returns the statement to send: the stored one with the rule's
+// transform applied.
+func (d *Dispatcher) prepare(it lrs.OutboxItem) (json.RawMessage, error) {
+	if d.Transform == nil {
+		return it.Statement, nil
+	}
+	v, err := xapi.DecodeJSON(it.Statement)
+	m, _ := v.(map[string]any)
+	if err != nil || m == nil {
+		return nil, fmt.Errorf("stored statement %s is not a JSON object", it.StatementID)
+	}
+	out, err := json.Marshal(d.Transform.Apply(it.Rule, m))
+	if err != nil {
+		return nil, fmt.Errorf("encoding statement %s: %w", it.StatementID, err)
+	}
+	return out, nil
+}
+
+// record stores a failed attempt: retried later, or dead.
+func (d *Dispatcher) record(ctx context.Context, t *Target, it lrs.OutboxItem, o forwarders.Outcome) {
+	attempts := it.Attempts + 1
+	msg := o.Error
+	if o.Status != 0 {
+		msg = fmt.Sprintf("HTTP %d: %s", o.Status, o.Error)
+	}
+	wait, dead := t.Retry.Next(attempts, time.Since(it.CreatedAt), o.RetryAfter, rand.Float64)
+	if o.Permanent || dead {
+		if err := d.Outbox.KillDelivery(ctx, it.ID, attempts, o.Status, msg); err != nil {
+			d.Logger.Error("recording dead delivery failed", "target", t.Name, "delivery", it.ID, "error", err)
+			return
+		}
+		d.metrics.dead.WithLabelValues(t.Name).Inc()
+		d.Logger.Warn("delivery dead", "target", t.Name, "delivery", it.ID, "statement", it.StatementID,
+			"attempts", attempts, "permanent", o.Permanent, "error", msg)
+		return
+	}
+	if err := d.Outbox.RetryDelivery(ctx, it.ID, attempts, time.Now().Add(wait), o.Status, msg); err != nil {
+		d.Logger.Error("recording delivery attempt failed", "target", t.Name, "delivery", it.ID, "error", err)
+		return
+	}
+	d.metrics.retried.WithLabelValues(t.Name).Inc()
+	d.Logger.Debug("delivery will be retried", "target", t.Name, "delivery", it.ID, "attempts", attempts, "in", wait, "error", msg)
+}

@@ -1,0 +1,83 @@
+package lrs
+
+import (
+	"context"
+	"time"
+)
+
+// OutboxItem is a pending or dead delivery of a statement to a target.
+type OutboxItem struct {
+	ID          int64
+	StoreID     int64
+	Target      string
+	Rule        string
+	PersonalKey string
+	Attempts    int
+	CreatedAt   time.Time // when the statement was stored (and the delivery recorded)
+	NextAt      time.Time
+	LastStatus  int
+	LastError   string
+	StatementID string
+	Statement   []byte // the statement as stored
+}
+
+// TargetStats summarises a target's outbox.
+type TargetStats struct {
+	Target  string
+	Pending int64
+	Dead    int64
+}
+
+// DeadFilter selects dead deliveries; zero fields select all.
+type DeadFilter struct {
+	Target string
+	IDs    []int64
+	Limit  int
+}
+
+// Outbox is the durable forwarding queue. Rows are created with their
+// statement (StatementStore.InsertStatements); several bridge processes may
+// share it, each claiming rows under a lease.
+type Outbox interface {
+	// ClaimDeliveries leases up to limit due deliveries of target until
+	// leaseUntil, so no other worker takes them, and returns them with their
+	// statements.
+	ClaimDeliveries(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]OutboxItem, error)
+	// CompleteDeliveries removes delivered rows.
+	CompleteDeliveries(ctx context.Context, ids []int64) error
+	// RetryDelivery records a failed attempt and when to try again.
+	RetryDelivery(ctx context.Context, id int64, attempts int, next time.Time, status int, msg string) error
+	// KillDelivery moves a delivery to the dead letters.
+	KillDelivery(ctx context.Context, id int64, attempts int, status int, msg string) error
+	// OutboxStats counts pending and dead deliveries per target.
+	OutboxStats(ctx context.Context) ([]TargetStats, error)
+	// ListDead, ReplayDead and DiscardDead manage the dead letters.
+	ListDead(ctx context.Context, f DeadFilter) ([]OutboxItem, error)
+	ReplayDead(ctx context.Context, f DeadFilter, now time.Time) (int64, error)
+	DiscardDead(ctx context.Context, f DeadFilter) (int64, error)
+	// Backfill records deliveries for statements already stored: route is
+	// called for each statement of store storeID stored at or after since;
+	// existing pending deliveries are not duplicated. Returns how many were
+	// recorded.
+	Backfill(ctx context.Context, storeID int64, since time.Time, route func(stmt map[string]any) []Delivery) (int64, error)
+}
+
+// PersonalLRS is a learner's own LRS, registered so rules can forward the
+// learner's statements to it (target "personal").
+type PersonalLRS struct {
+	StoreID     int64
+	AgentKey    string // xapi.AgentKey of the learner
+	Agent       []byte // the learner's Agent JSON
+	Endpoint    string
+	Version     string
+	Credentials []byte // sealed (encrypted) credentials, see forwarding keys
+	CreatedAt   time.Time
+}
+
+// PersonalStore persists personal LRS registrations.
+type PersonalStore interface {
+	PutPersonalLRS(ctx context.Context, p *PersonalLRS) error
+	GetPersonalLRS(ctx context.Context, storeID int64, agentKey string) (*PersonalLRS, error)
+	ListPersonalLRS(ctx context.Context, storeID int64) ([]*PersonalLRS, error)
+	DeletePersonalLRS(ctx context.Context, storeID int64, agentKey string) error
+}

@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+const (
+	deliveryPending = 0
+	deliveryDead    = 1
+)
+
+// insertDeliveries writes the outbox rows of freshly stored statements in
+// their transaction.
+func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, storeID int64, fresh []*lrs.NewStatement, pks map[string]int64) error {
+	var args []any
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		q := db.d.insertIgnore + " INTO deliveries (store_id, stmt_pk, target, rule, personal_key, next_at_us, created_us) VALUES " + placeholders(n, 7)
+		_, err := tx.ExecContext(ctx, q, args...)
+		args, n = args[:0], 0
+		return err
+	}
+	for _, ns := range fresh {
+		for _, d := range ns.Deliveries {
+			us := ns.Stored.UnixMicro()
+			args = append(args, storeID, pks[ns.ID], d.Target, d.Rule, d.PersonalKey, us, us)
+			n++
+			if n == 500 {
+				if err := flush(); err != nil {
+					return lrs.Internal(err, "recording deliveries")
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return lrs.Internal(err, "recording deliveries")
+	}
+	return nil
+}
+
+// ClaimDeliveries implements lrs.Outbox. On MySQL the rows are selected
+// FOR UPDATE SKIP LOCKED, so concurrent bridges sharing the database never
+// claim the same delivery; SQLite has a single writer.
+func (db *DB) ClaimDeliveries(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]lrs.OutboxItem, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
+	}
+	defer tx.Rollback()
+	q := "SELECT id FROM deliveries WHERE target = ? AND state = 0 AND next_at_us <= ? AND lease_until_us <= ? ORDER BY next_at_us, id LIMIT ?"
+	if db.d.name == MySQL {
+		q += " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := tx.QueryContext(ctx, q, target, now.UnixMicro(), now.UnixMicro(), limit)
+	if err != nil {
+		return nil, lrs.Internal(err, "claiming deliveries")
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, lrs.Internal(err, "claiming deliveries")
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET lease_until_us = ? WHERE id IN "+inList(len(ids)),
+		append([]any{leaseUntil.UnixMicro()}, ids...)...); err != nil {
+		return nil, lrs.Internal(err, "claiming deliveries")
+	}
+	items, err := db.outboxItems(ctx, tx, "d.id IN "+inList(len(ids)), ids, "d.next_at_us, d.id")
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, lrs.Internal(err, "claiming deliveries")
+	}
+	return items, nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (db *DB) outboxItems(ctx context.Context, q queryer, where string, args []any, order string) ([]lrs.OutboxItem, error) {
+	rows, err := q.QueryContext(ctx, "SELECT d.id, d.store_id, d.target, d.rule, d.personal_key, d.attempts, d.created_us, d.next_at_us, "+
+		"d.last_status, d.last_error, s.id, s.body FROM deliveries d JOIN statements s ON s.pk = d.stmt_pk WHERE "+where+" ORDER BY "+order, args...)
+	if err != nil {
+		return nil, lrs.Internal(err, "reading deliveries")
+	}
+	defer rows.Close()
+	var out []lrs.OutboxItem
+	for rows.Next() {
+		var it lrs.OutboxItem
+		var created, next int64
+		var sid []byte
+		if err := rows.Scan(&it.ID, &it.StoreID, &it.Target, &it.Rule, &it.PersonalKey, &it.Attempts, &created, &next,
+			&it.LastStatus, &it.LastError, &sid, &it.Statement); err != nil {
+			return nil, lrs.Internal(err, "reading deliveries")
+		}
+		it.CreatedAt = time.UnixMicro(created).UTC()
+		it.NextAt = time.UnixMicro(next).UTC()
+		it.StatementID = uuidString(sid)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func int64Args(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// CompleteDeliveries implements lrs.Outbox.
+func (db *DB) CompleteDeliveries(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := db.w.ExecContext(ctx, "DELETE FROM deliveries WHERE id IN "+inList(len(ids)), int64Args(ids)...); err != nil {
+		return lrs.Internal(err, "completing deliveries")
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 1000 {
+		s = s[:1000]
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// RetryDelivery implements lrs.Outbox.
+func (db *DB) RetryDelivery(ctx context.Context, id int64, attempts int, next time.Time, status int, msg string) error {
+	_, err := db.w.ExecContext(ctx, "UPDATE deliveries SET attempts = ?, next_at_us = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
+		attempts, next.UnixMicro(), status, clip(msg), id)
+	if err != nil {
+		return lrs.Internal(err, "recording delivery attempt")
+	}
+	return nil
+}
+
+// KillDelivery implements lrs.Outbox.
+func (db *DB) KillDelivery(ctx context.Context, id int64, attempts int, status int, msg string) error {
+	_, err := db.w.ExecContext(ctx, "UPDATE deliveries SET state = 1, attempts = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
+		attempts, status, clip(msg), id)
+	if err != nil {
+		return lrs.Internal(err, "recording dead delivery")
+	}
+	return nil
+}
+
+// OutboxStats implements lrs.Outbox.
+func (db *DB) OutboxStats(ctx context.Context) ([]lrs.TargetStats, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT target, state, COUNT(*) FROM deliveries GROUP BY target, state ORDER BY target")
+	if err != nil {
+		return nil, lrs.Internal(err, "counting deliveries")
+	}
+	defer rows.Close()
+	var out []lrs.TargetStats
+	for rows.Next() {
+		var target string
+		var state int
+		var n int64
+		if err := rows.Scan(&target, &state, &n); err != nil {
+			return nil, lrs.Internal(err, "counting deliveries")
+		}
+		if len(out) == 0 || out[len(out)-1].Target != target {
+			out = append(out, lrs.TargetStats{Target: target})
+		}
+		if state == deliveryDead {
+			out[len(out)-1].Dead = n
+		} else {
+			out[len(out)-1].Pending = n
+		}
+	}
+	return out, rows.Err()
+}
+
+func deadWhere(f lrs.DeadFilter) (string, []any) {
+	where := "d.state = 1"
+	var args []any
+	if f.Target != "" {
+		where += " AND d.target = ?"
+		args = append(args, f.Target)
+	}
+	if len(f.IDs) > 0 {
+		where += " AND d.id IN " + inList(len(f.IDs))
+		args = append(args, int64Args(f.IDs)...)
+	}
+	return where, args
+}
+
+// ListDead implements lrs.Outbox.
+func (db *DB) ListDead(ctx context.Context, f lrs.DeadFilter) ([]lrs.OutboxItem, error) {
+	where, args := deadWhere(f)
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	return db.outboxItems(ctx, db.r, where, args, "d.id LIMIT "+strconv.Itoa(limit))
+}
+
+// ReplayDead implements lrs.Outbox: the deliveries become pending again,
+// due now, with a fresh attempt count.
+func (db *DB) ReplayDead(ctx context.Context, f lrs.DeadFilter, now time.Time) (int64, error) {
+	where, args := deadWhere(f)
+	where = strings.ReplaceAll(where, "d.", "")
+	res, err := db.w.ExecContext(ctx, "UPDATE deliveries SET state = 0, attempts = 0, next_at_us = ?, lease_until_us = 0, last_error = '' WHERE "+where,
+		append([]any{now.UnixMicro()}, args...)...)
+	if err != nil {
+		return 0, lrs.Internal(err, "replaying deliveries")
+	}
+	return res.RowsAffected()
+}
+
+// DiscardDead implements lrs.Outbox.
+func (db *DB) DiscardDead(ctx context.Context, f lrs.DeadFilter) (int64, error) {
+	where, args := deadWhere(f)
+	where = strings.ReplaceAll(where, "d.", "")
+	res, err := db.w.ExecContext(ctx, "DELETE FROM deliveries WHERE "+where, args...)
+	if err != nil {
+		return 0, lrs.Internal(err, "discarding deliveries")
+	}
+	return res.RowsAffected()
+}
+
+// Backfill implements lrs.Outbox, reading statements in pages by primary key.
+func (db *DB) Backfill(ctx context.Context, storeID int64, since time.Time, route func(stmt map[string]any) []lrs.Delivery) (int64, error) {
+	var total int64
+	after := int64(0)
+	for {
+		rows, err := db.r.QueryContext(ctx, "SELECT pk, stored_us, body FROM statements WHERE store_id = ? AND pk > ? AND stored_us >= ? ORDER BY pk LIMIT 500",
+			storeID, after, since.UnixMicro())
+		if err != nil {
+			return total, lrs.Internal(err, "reading statements")
+		}
+		var args []any
+		n, seen := 0, 0
+		for rows.Next() {
+			var pk, stored int64
+			var body []byte
+			if err := rows.Scan(&pk, &stored, &body); err != nil {
+				rows.Close()
+				return total, lrs.Internal(err, "reading statements")
+			}
+			seen++
+			after = pk
+			v, err := xapi.DecodeJSON(body)
+			m, _ := v.(map[string]any)
+			if err != nil || m == nil {
+				continue
+			}
+			for _, d := range route(m) {
+				args = append(args, storeID, pk, d.Target, d.Rule, d.PersonalKey, time.Now().UnixMicro(), stored)
+				n++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return total, lrs.Internal(err, "reading statements")
+		}
+		if n > 0 {
+			res, err := db.w.ExecContext(ctx, db.d.insertIgnore+" INTO deliveries (store_id, stmt_pk, target, rule, personal_key, next_at_us, created_us) VALUES "+placeholders(n, 7), args...)
+			if err != nil {
+				return total, lrs.Internal(err, "recording deliveries")
+			}
+			k, _ := res.RowsAffected()
+			total += k
+		}
+		if seen < 500 {
+			return total, nil
+		}
+	}
+}
+
+// PutPersonalLRS implements lrs.PersonalStore.
+func (db *DB) PutPersonalLRS(ctx context.Context, p *lrs.PersonalLRS) error {
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = time.Now()
+	}
+	_, err := db.w.ExecContext(ctx, "REPLACE INTO personal_lrs (store_id, agent_key, agent, endpoint, version, credentials, created_us) VALUES (?,?,?,?,?,?,?)",
+		p.StoreID, p.AgentKey, string(p.Agent), p.Endpoint, p.Version, p.Credentials, p.CreatedAt.UnixMicro())
+	if err != nil {
+		return lrs.Internal(err, "storing personal LRS")
+	}
+	return nil
+}
+
+const personalCols = "store_id, agent_key, agent, endpoint, version, credentials, created_us"
+
+func scanPersonal(sc interface{ Scan(...any) error }) (*lrs.PersonalLRS, error) {
+	var p lrs.PersonalLRS
+	var agent string
+	var created int64
+	if err := sc.Scan(&p.StoreID, &p.AgentKey, &agent, &p.Endpoint, &p.Version, &p.Credentials, &created); err != nil {
+		return nil, err
+	}
+	p.Agent = []byte(agent)
+	p.CreatedAt = time.UnixMicro(created).UTC()
+	return &p, nil
+}
+
+// GetPersonalLRS implements lrs.PersonalStore.
+func (db *DB) GetPersonalLRS(ctx context.Context, storeID int64, agentKey string) (*lrs.PersonalLRS, error) {
+	p, err := scanPersonal(db.r.QueryRowContext(ctx, "SELECT "+personalCols+" FROM personal_lrs WHERE store_id = ? AND agent_key = ?", storeID, agentKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "no personal LRS registered for %s", agentKey)
+	}
+	if err != nil {
+		return nil, lrs.Internal(err, "reading personal LRS")
+	}
+	return p, nil
+}
+
+// ListPersonalLRS implements lrs.PersonalStore; storeID 0 lists every store.
+func (db *DB) ListPersonalLRS(ctx context.Context, storeID int64) ([]*lrs.PersonalLRS, error) {
+	q, args := "SELECT "+personalCols+" FROM personal_lrs", []any{}
+	if storeID != 0 {
+		q += " WHERE store_id = ?"
+		args = append(args, storeID)
+	}
+	rows, err := db.r.QueryContext(ctx, q+" ORDER BY store_id, agent_key", args...)
+	if err != nil {
+		return nil, lrs.Internal(err, "listing personal LRSs")
+	}
+	defer rows.Close()
+	var out []*lrs.PersonalLRS
+	for rows.Next() {
+		p, err := scanPersonal(rows)
+		if err != nil {
+			return nil, lrs.Internal(err, "listing personal LRSs")
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// DeletePersonalLRS implements lrs.PersonalStore.
+func (db *DB) DeletePersonalLRS(ctx context.Context, storeID int64, agentKey string) error {
+	if _, err := db.w.ExecContext(ctx, "DELETE FROM personal_lrs WHERE store_id = ? AND agent_key = ?", storeID, agentKey); err != nil {
+		return lrs.Internal(err, "deleting personal LRS")
+	}
+	return nil
+}
