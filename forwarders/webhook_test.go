@@ -40,10 +40,10 @@ func TestWebhookSingle(t *testing.T) {
 			t.Errorf("body %d = %s, want the statement object", i, r.Body)
 		}
 		for k, want := range map[string]string{
-			"Content-Type":      "application/json",
-			"User-Agent":        "bridge",
-			"X-Bridge-Delivery": strconv.FormatInt(in[i].DeliveryID, 10),
-			"X-Custom":          "1",
+			"Content-Type":       "application/json",
+			"User-Agent":         "bridge",
+			"X-Bridge-Delivery":  strconv.FormatInt(in[i].DeliveryID, 10),
+			"X-Custom":           "1",
 			"X-Bridge-Signature": "",
 		} {
 			if got := r.Header.Values(k); strings.Join(got, "|") != want {

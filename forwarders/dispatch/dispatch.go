@@ -198,7 +198,7 @@ func (d *Dispatcher) worker(ctx context.Context, t *Target, wake chan struct{}) 
 			}
 		}
 		now := time.Now()
-		items, err := d.Outbox.ClaimDeliveries(ctx, t.Name, t.BatchSize, now, now.Add(2*t.Timeout+10*time.Second))
+		items, err := d.Outbox.ClaimDeliveries(ctx, t.Name, t.BatchSize, now, now.Add(leaseFor(t)))
 		if err != nil {
 			if ctx.Err() == nil {
 				d.Logger.Warn("claiming deliveries failed", "target", t.Name, "error", err)
@@ -229,11 +229,17 @@ func sleep(ctx context.Context, d time.Duration, wake chan struct{}) bool {
 	return true
 }
 
+// leaseFor is how long claimed deliveries stay reserved: longer than a send
+// may take (the send's context ends 10s before), so no other worker takes
+// them while they are being sent, and short enough that the deliveries of a
+// killed process are picked up again soon.
+func leaseFor(t *Target) time.Duration { return 3*t.Timeout + 20*time.Second }
+
 // deliver sends claimed items and records outcomes. It does not use the
 // dispatcher's context: a batch being sent at shutdown is finished (bounded
-// by the target timeout) so its outcome is recorded, not left leased.
+// by its lease) so its outcome is recorded, not left leased.
 func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*t.Timeout+10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), leaseFor(t)-10*time.Second)
 	defer cancel()
 	if t.Sender != nil {
 		d.sendBatch(ctx, t, t.Sender, items)
@@ -322,11 +328,16 @@ func (d *Dispatcher) prepare(it lrs.OutboxItem) (json.RawMessage, error) {
 
 // record stores a failed attempt: retried later, or dead.
 func (d *Dispatcher) record(ctx context.Context, t *Target, it lrs.OutboxItem, o forwarders.Outcome) {
+	if o.Error == forwarders.CircuitOpen {
+		// Not an attempt: the breaker kept it from the target (a personal
+		// LRS whose breaker is open). Try when the breaker allows.
+		if err := d.Outbox.RetryDelivery(ctx, it.ID, it.Attempts, time.Now().Add(max(o.RetryAfter, time.Second)), 0, o.Error); err != nil {
+			d.Logger.Error("recording delivery attempt failed", "target", t.Name, "delivery", it.ID, "error", err)
+		}
+		return
+	}
 	attempts := it.Attempts + 1
 	msg := o.Error
-	if o.Status != 0 {
-		msg = fmt.Sprintf("HTTP %d: %s", o.Status, o.Error)
-	}
 	wait, dead := t.Retry.Next(attempts, time.Since(it.CreatedAt), o.RetryAfter, rand.Float64)
 	if o.Permanent || dead {
 		if err := d.Outbox.KillDelivery(ctx, it.ID, attempts, o.Status, msg); err != nil {

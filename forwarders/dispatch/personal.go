@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -140,7 +141,7 @@ func (p *Personal) Forwarder(ctx context.Context, storeID int64, agentKey string
 	if err := json.Unmarshal(plain, &cred); err != nil {
 		return nil, fmt.Errorf("personal LRS credentials: %w", err)
 	}
-	x, err := forwarders.NewXAPI(forwarders.XAPIConfig{Name: "personal", Endpoint: reg.Endpoint, Version: reg.Version,
+	x, err := forwarders.NewXAPI(forwarders.XAPIConfig{Name: "personal:" + endpointHost(reg.Endpoint), Endpoint: reg.Endpoint, Version: reg.Version,
 		Username: cred.Username, Password: cred.Password, Token: cred.Token, Timeout: p.Delivery.Timeout})
 	if err != nil {
 		return nil, &lrs.Error{Code: lrs.EINVALID, Message: "personal LRS of " + agentKey + ": " + err.Error()}
@@ -153,4 +154,11 @@ func (p *Personal) Forwarder(ctx context.Context, storeID int64, agentKey string
 	p.forwarders[k] = cachedForwarder{b: b, created: reg.CreatedAt, at: time.Now()}
 	p.mu.Unlock()
 	return b, nil
+}
+
+func endpointHost(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "?"
 }

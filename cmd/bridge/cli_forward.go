@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xapibridge/bridge/config"
+	"github.com/xapibridge/bridge/forwarders/dispatch"
+	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+// withAdmin opens the database and the forwarding admin for a CLI command.
+func withAdmin(ctx context.Context, cfg *config.Config, fn func(*dispatch.Admin) error) error {
+	db, err := openDB(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := checkSchema(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		return err
+	}
+	fwd, err := setupForwarding(ctx, cfg, db, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		return err
+	}
+	return fn(fwd.admin)
+}
+
+func rulesCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "rules", Short: "Check forwarding rules"}
+	test := &cobra.Command{
+		Use:   "test STATEMENT.json",
+		Short: "Print which rules match a statement and where it would go, without sending",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			engine, err := compileRules(cfg)
+			if err != nil {
+				return err
+			}
+			body, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			stmts, _, err := xapi.DecodeStatements(body)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			store, _ := cmd.Flags().GetString("store")
+			for i, st := range stmts {
+				if err := xapi.ValidateStatement(st, xapi.V200); err != nil {
+					fmt.Fprintf(out, "statement %d: not a valid xAPI statement (%v); evaluating anyway\n", i, err)
+				}
+				matches, err := engine.Match(store, st)
+				if err != nil {
+					fmt.Fprintf(out, "statement %d: rule errors: %v\n", i, err)
+				}
+				if len(matches) == 0 {
+					fmt.Fprintf(out, "statement %d: no rule matches; it would not be forwarded\n", i)
+					continue
+				}
+				for _, m := range matches {
+					fmt.Fprintf(out, "statement %d: rule %q -> target %q\n", i, m.Rule, m.Target)
+					if show, _ := cmd.Flags().GetBool("show"); show {
+						b, _ := json.MarshalIndent(engine.Apply(m.Rule, st), "  ", "  ")
+						fmt.Fprintf(out, "  %s\n", b)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	test.Flags().String("store", "default", "store name the statement is in")
+	test.Flags().Bool("show", false, "also print the statement as it would be sent (after transforms)")
+	cmd.AddCommand(test)
+	return cmd
+}
+
+func deadFilter(cmd *cobra.Command) (lrs.DeadFilter, bool) {
+	target, _ := cmd.Flags().GetString("target")
+	ids, _ := cmd.Flags().GetInt64Slice("id")
+	all, _ := cmd.Flags().GetBool("all")
+	return lrs.DeadFilter{Target: target, IDs: ids}, all || target != "" || len(ids) > 0
+}
+
+func forwardCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "forward", Short: "Inspect and manage statement forwarding"}
+	run := func(fn func(cmd *cobra.Command, a *dispatch.Admin) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return withAdmin(cmd.Context(), cfg, func(a *dispatch.Admin) error { return fn(cmd, a) })
+		}
+	}
+	status := &cobra.Command{Use: "status", Short: "Pending and dead deliveries per target", Args: cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, a *dispatch.Admin) error {
+			st, err := a.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TARGET\tPENDING\tDEAD")
+			for _, s := range st {
+				fmt.Fprintf(tw, "%s\t%d\t%d\n", s.Target, s.Pending, s.Dead)
+			}
+			return tw.Flush()
+		})}
+	dead := &cobra.Command{Use: "dead", Short: "List dead deliveries", Args: cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, a *dispatch.Admin) error {
+			f, _ := deadFilter(cmd)
+			f.Limit, _ = cmd.Flags().GetInt("limit")
+			asJSON, _ := cmd.Flags().GetBool("json")
+			list, err := a.Dead(cmd.Context(), f, asJSON)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(list)
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tTARGET\tRULE\tSTATEMENT\tATTEMPTS\tLAST ERROR")
+			for _, d := range list {
+				msg := d.LastError
+				if len(msg) > 80 {
+					msg = msg[:80] + "..."
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.Target, d.Rule, d.StatementID, d.Attempts, msg)
+			}
+			return tw.Flush()
+		})}
+	dead.Flags().String("target", "", "only this target")
+	dead.Flags().Int("limit", 100, "at most this many")
+	dead.Flags().Bool("json", false, "print JSON with the statements")
+
+	action := func(use, short string, replay bool) *cobra.Command {
+		c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
+			RunE: run(func(cmd *cobra.Command, a *dispatch.Admin) error {
+				f, ok := deadFilter(cmd)
+				if !ok {
+					return fmt.Errorf("say which dead deliveries: --id N (repeatable), --target NAME, or --all")
+				}
+				var n int64
+				var err error
+				if replay {
+					n, err = a.Replay(cmd.Context(), f)
+				} else {
+					n, err = a.Discard(cmd.Context(), f)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%s %d dead deliveries\n", map[bool]string{true: "replayed", false: "discarded"}[replay], n)
+				return nil
+			})}
+		c.Flags().String("target", "", "every dead delivery of this target")
+		c.Flags().Int64Slice("id", nil, "a dead delivery id (repeatable)")
+		c.Flags().Bool("all", false, "every dead delivery")
+		return c
+	}
+	backfill := &cobra.Command{Use: "backfill", Short: "Run a rule over statements already stored and queue what it matches", Args: cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, a *dispatch.Admin) error {
+			rule, _ := cmd.Flags().GetString("rule")
+			sinceS, _ := cmd.Flags().GetString("since")
+			var since time.Time
+			if sinceS != "" {
+				t, err := xapi.ParseTimestamp(sinceS)
+				if err != nil {
+					return fmt.Errorf("--since: %q is not a timestamp", sinceS)
+				}
+				since = t
+			}
+			n, err := a.Backfill(cmd.Context(), 1, rule, since)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "queued %d deliveries for rule %q; a running bridge sends them\n", n, rule)
+			return nil
+		})}
+	backfill.Flags().String("rule", "", "the rule to run (required)")
+	backfill.Flags().String("since", "", "only statements stored at or after this time")
+	backfill.MarkFlagRequired("rule")
+	cmd.AddCommand(status, dead, action("replay", "Send dead deliveries again", true),
+		action("discard", "Delete dead deliveries", false), backfill)
+	return cmd
+}
+
+func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "personal", Short: "Register learners' personal LRSs (the \"personal\" target)"}
+	run := func(fn func(cmd *cobra.Command, args []string, a *dispatch.Admin) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			return withAdmin(cmd.Context(), cfg, func(a *dispatch.Admin) error { return fn(cmd, args, a) })
+		}
+	}
+	agentFlag := func(cmd *cobra.Command) (map[string]any, error) {
+		s, _ := cmd.Flags().GetString("agent")
+		var agent map[string]any
+		if err := json.Unmarshal([]byte(s), &agent); err != nil {
+			return nil, fmt.Errorf(`--agent: want the learner's Agent as JSON, e.g. '{"mbox":"mailto:ann@example.org"}': %v`, err)
+		}
+		return agent, nil
+	}
+	add := &cobra.Command{Use: "add", Short: "Register (or replace) a learner's personal LRS", Args: cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin) error {
+			agent, err := agentFlag(cmd)
+			if err != nil {
+				return err
+			}
+			var r dispatch.PersonalRegistration
+			r.Agent = agent
+			r.Endpoint, _ = cmd.Flags().GetString("endpoint")
+			r.Version, _ = cmd.Flags().GetString("version")
+			r.Username, _ = cmd.Flags().GetString("username")
+			r.Password = os.Getenv("BRIDGE_PERSONAL_PASSWORD")
+			r.Token = os.Getenv("BRIDGE_PERSONAL_TOKEN")
+			v, err := a.RegisterPersonal(cmd.Context(), 1, r)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "registered %s -> %s (xAPI %s)\n", v.AgentKey, v.Endpoint, v.Version)
+			return nil
+		})}
+	add.Flags().String("agent", "", "the learner's Agent as JSON (required)")
+	add.Flags().String("endpoint", "", "the personal LRS's xAPI endpoint (required)")
+	add.Flags().String("version", "1.0.3", "xAPI version the personal LRS speaks")
+	add.Flags().String("username", "", "Basic auth user; the password comes from $BRIDGE_PERSONAL_PASSWORD (or a bearer token from $BRIDGE_PERSONAL_TOKEN)")
+	add.MarkFlagRequired("agent")
+	add.MarkFlagRequired("endpoint")
+	list := &cobra.Command{Use: "list", Short: "List registered personal LRSs", Args: cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin) error {
+			all, err := a.ListPersonal(cmd.Context(), 0)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "STORE\tAGENT\tENDPOINT\tVERSION")
+			for _, p := range all {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strconv.FormatInt(p.StoreID, 10), p.AgentKey, p.Endpoint, p.Version)
+			}
+			return tw.Flush()
+		})}
+	remove := &cobra.Command{Use: "remove", Short: "Remove a learner's personal LRS", Args: cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin) error {
+			agent, err := agentFlag(cmd)
+			if err != nil {
+				return err
+			}
+			if err := a.DeletePersonal(cmd.Context(), 1, agent); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "removed")
+			return nil
+		})}
+	remove.Flags().String("agent", "", "the learner's Agent as JSON (required)")
+	remove.MarkFlagRequired("agent")
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
