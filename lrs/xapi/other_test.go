@@ -279,7 +279,7 @@ func TestParseTimestampAndFormat(t *testing.T) {
 	if err != nil || FormatTimestamp(ts) != "2026-11-24T06:49:21.123Z" || ts.Nanosecond() != 123456789 {
 		t.Error(ts, err)
 	}
-	for _, bad := range []string{"2015-02-29T00:00:00Z", "2008-09-15", "2008-09-15T15:53Z", "2008-09-15T15:53:00.Z", "2008-09-15T15:53:00+25:00", "2008-09-15T15:53:00Zjunk", "2008-09-15 15:53:00Z"} {
+	for _, bad := range []string{"2015-02-29T00:00:00Z", "2008-09-15", "2008-09-15T15:53Z", "2008-09-15T15:53:00.Z", "2008-09-15T15:53:00+25:00", "2008-09-15T15:53:00Zjunk", "20080915 155300Z"} {
 		if _, err := ParseTimestamp(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -84,3 +84,20 @@ func TestVerifySignature(t *testing.T) {
 		})
 	}
 }
+
+func TestTimestampSpaceSeparator(t *testing.T) {
+	st := func(ts string) map[string]any {
+		v, _ := DecodeJSON([]byte(`{"actor":{"mbox":"mailto:a@example.org"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},
+			"object":{"id":"http://example.org/a"},"timestamp":"` + ts + `"}`))
+		return v.(map[string]any)
+	}
+	if err := ValidateStatement(st("2008-09-15 15:53:00.601+00:00"), V200); err != nil {
+		t.Errorf("2.0 (RFC 3339) allows a space separator: %v", err)
+	}
+	if err := ValidateStatement(st("2008-09-15 15:53:00.601+00:00"), V103); err == nil || !strings.Contains(err.Error(), "timestamp") {
+		t.Errorf("1.0.3 (ISO 8601) needs a T: %v", err)
+	}
+	if err := ValidateStatement(st("2008-09-15 15:53:00.601"), V200); err == nil {
+		t.Errorf("2.0 needs a zone")
+	}
+}

@@ -267,7 +267,8 @@ func parseTimestamp(s string) (time.Time, bool, error) {
 		return time.Time{}, false, errTimestamp
 	}
 	day, ok := num(2)
-	if !ok || !(lit('T') || lit('t')) {
+	// RFC 3339 (xAPI 2.0) also allows a space between date and time.
+	if !ok || !(lit('T') || lit('t') || extended && lit(' ')) {
 		return time.Time{}, false, errTimestamp
 	}
 	hour, ok := num(2)

@@ -224,6 +224,9 @@ func (vd validator) timestamp(m map[string]any, key, path string) *Error {
 	if !zone && vd.v == V200 {
 		return errf(join(path, key), "must include a time zone offset (RFC 3339)")
 	}
+	if vd.v == V103 && strings.IndexByte(ts, ' ') >= 0 {
+		return errf(join(path, key), "must be an ISO 8601 timestamp (a 'T' between date and time)")
+	}
 	return nil
 }
 
