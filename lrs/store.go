@@ -47,7 +47,10 @@ type StoredStatement struct {
 // Query is a GET /statements filter, already parsed and validated.
 // Agent and Activity hold keys (xapi.AgentKey, activity IRI).
 type Query struct {
-	Agent             string
+	Agent string
+	// Agents, when set, matches statements of any of these agents (a
+	// person's); RelatedAgents applies to it as to Agent.
+	Agents            []string
 	RelatedAgents     bool
 	Verb              string
 	Activity          string

@@ -199,7 +199,8 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	auth := &lrs.Authenticator{Store: db, BaseURL: baseURL}
 	api := &httpapi.Server{Service: svc, Documents: &lrs.Documents{Store: db}, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes,
 		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion), CORSOrigins: cfg.XAPI.CORSOrigins,
-		Registry: reg, AdminTokens: cfg.Admin.Tokens, Forwarding: fwd.admin}
+		Registry: reg, AdminTokens: cfg.Admin.Tokens, Forwarding: fwd.admin,
+		Admin: newAdmin(db, baseURL, auth)}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	endpoint := baseURL + httpapi.PrefixXAPI
@@ -238,6 +239,9 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		stopDispatch()
 		<-dispatched
 	}()
+
+	stopRetention := startRetention(ctx, cfg, db, log)
+	defer stopRetention()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

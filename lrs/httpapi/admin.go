@@ -23,14 +23,25 @@ const PrefixAdmin = "/api/v1"
 // of its own (admin.tokens), never with xAPI credentials.
 func (s *Server) adminRoutes(r *gin.Engine) {
 	g := r.Group(PrefixAdmin, s.adminAuth)
-	g.GET("/forwarding/targets", s.adminTargets)
-	g.GET("/forwarding/dead", s.adminDead)
-	g.POST("/forwarding/dead/replay", s.adminDeadAction(true))
-	g.POST("/forwarding/dead/discard", s.adminDeadAction(false))
-	g.POST("/forwarding/backfill", s.adminBackfill)
-	g.GET("/personal-lrs", s.adminPersonalList)
-	g.POST("/personal-lrs", s.adminPersonalPut)
-	g.DELETE("/personal-lrs", s.adminPersonalDelete)
+	f := g.Group("", s.forwardingOn)
+	f.GET("/forwarding/targets", s.adminTargets)
+	f.GET("/forwarding/dead", s.adminDead)
+	f.POST("/forwarding/dead/replay", s.adminDeadAction(true))
+	f.POST("/forwarding/dead/discard", s.adminDeadAction(false))
+	f.POST("/forwarding/backfill", s.adminBackfill)
+	f.GET("/personal-lrs", s.adminPersonalList)
+	f.POST("/personal-lrs", s.adminPersonalPut)
+	f.DELETE("/personal-lrs", s.adminPersonalDelete)
+	s.tenantRoutes(g)
+	s.dataRoutes(g)
+}
+
+func (s *Server) forwardingOn(c *gin.Context) {
+	if s.Forwarding == nil {
+		s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "forwarding is not configured"))
+		return
+	}
+	c.Next()
 }
 
 func (s *Server) adminAuth(c *gin.Context) {
@@ -52,10 +63,6 @@ func (s *Server) adminAuth(c *gin.Context) {
 	}
 	if match != 1 {
 		s.fail(c, lrs.Errorf(lrs.EUNAUTHORIZED, "invalid admin token"))
-		return
-	}
-	if s.Forwarding == nil {
-		s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "forwarding is not configured"))
 		return
 	}
 	c.Next()

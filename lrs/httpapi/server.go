@@ -42,6 +42,8 @@ type Server struct {
 	CORSOrigins []string
 	// AdminTokens authenticate the admin API; none turns it off.
 	AdminTokens []string
+	// Admin manages organisations, stores, credentials and persons.
+	Admin *lrs.Admin
 	// Forwarding manages forwarding through the admin API; may be nil.
 	Forwarding *dispatch.Admin
 	// Documents serves the document, Activities and Agents resources.

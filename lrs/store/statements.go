@@ -452,6 +452,10 @@ func (db *DB) QueryStatements(ctx context.Context, storeID int64, q lrs.Query) (
 	if q.AuthorityKey != "" {
 		filters = append(filters, filter{kindAuthority, q.AuthorityKey})
 	}
+	agentsKind := kindAgent
+	if q.RelatedAgents {
+		agentsKind = kindRelatedAgent
+	}
 
 	var sb strings.Builder
 	var args []any
@@ -473,6 +477,14 @@ func (db *DB) QueryStatements(ctx context.Context, storeID int64, q lrs.Query) (
 	} else {
 		sb.WriteString("statements s WHERE s.store_id = ? AND s.voided = 0")
 		args = append(args, storeID)
+	}
+	if len(q.Agents) > 0 {
+		sb.WriteString(" AND EXISTS (SELECT 1 FROM statement_index y WHERE y.store_id = ? AND y.kind = ? AND y.hash IN " +
+			inList(len(q.Agents)) + " AND y.stmt_pk = s.pk)")
+		args = append(args, storeID, agentsKind)
+		for _, a := range q.Agents {
+			args = append(args, keyHash(a))
+		}
 	}
 	if q.Since != nil {
 		sb.WriteString(" AND s.stored_us > ?")

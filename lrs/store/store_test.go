@@ -252,6 +252,9 @@ func TestQueryFilters(t *testing.T) {
 			{"ascending", lrs.Query{Ascending: true}, []string{ids[0], ids[1], ids[2], ids[3]}},
 			{"mine", lrs.Query{AuthorityKey: writer.AuthorityKey, Verb: "http://example.org/verbs/mentored"}, []string{ids[3]}},
 			{"other authority", lrs.Query{AuthorityKey: "account::http://lrs.test::other"}, []string{}},
+			{"any of several agents (a person)", lrs.Query{Agents: []string{ann, "mbox::mailto:bob@example.org"}}, []string{ids[3], ids[2], ids[1], ids[0]}},
+			{"any of agents and verb", lrs.Query{Agents: []string{"mbox::mailto:bob@example.org", "mbox::mailto:nobody@example.org"}, Verb: "http://adlnet.gov/expapi/verbs/completed"}, []string{ids[1]}},
+			{"any of agents, related", lrs.Query{Agents: []string{teacher}, RelatedAgents: true}, []string{ids[1]}},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,6 @@
+package httpapi
+
+import "github.com/gin-gonic/gin"
+
+// tenantRoutes registers organisations, stores, credentials and persons.
+func (s *Server) tenantRoutes(g *gin.RouterGroup) {}
