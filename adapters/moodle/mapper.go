@@ -259,10 +259,10 @@ func (c *Ctx) Site() (map[string]any, error) {
 // Info is the info extension the plugin adds to every statement.
 func (c *Ctx) Info(ev Row) map[string]any {
 	return map[string]any{"http://lrs.learninglocker.net/define/extensions/info": map[string]any{
-		"http://moodle.org":                   c.Opt.MoodleRelease,
+		"http://moodle.org":                    c.Opt.MoodleRelease,
 		"https://github.com/xapibridge/bridge": "bridge",
-		"event_name":                          ev.Str("eventname"),
-		"event_function":                      c.EventFunction,
+		"event_name":                           ev.Str("eventname"),
+		"event_function":                       c.EventFunction,
 	}}
 }
 
