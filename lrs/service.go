@@ -249,3 +249,45 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+// Rejected is a statement a source produced that failed validation.
+type Rejected struct {
+	Index  int
+	Reason string
+}
+
+// StoreFromSource stores statements produced by an adapter (not sent by a
+// client) together with the source's checkpoint, in one transaction. The
+// statements carry deterministic ids: one that exists already is skipped,
+// so a re-run after a crash neither loses nor duplicates. Statements that
+// fail validation are left out and returned with the reason, so one bad
+// statement never holds back the others. ctxStore must implement
+// CheckpointStore.
+func (s *Service) StoreFromSource(ctx context.Context, p *Principal, stmts []map[string]any, cp *Checkpoint) (int, []Rejected, error) {
+	cs, ok := s.Statements.(CheckpointStore)
+	if !ok {
+		return 0, nil, Errorf(EINTERNAL, "the statement store cannot record checkpoints")
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	var rejected []Rejected
+	out := make([]*NewStatement, 0, len(stmts))
+	for i, st := range stmts {
+		if err := xapi.ValidateStatement(st, xapi.V103); err != nil {
+			rejected = append(rejected, Rejected{Index: i, Reason: err.Error()})
+			continue
+		}
+		ns, err := s.prepare(p, xapi.V103, st, now)
+		if err != nil {
+			return 0, nil, err
+		}
+		out = append(out, ns)
+	}
+	n, err := cs.InsertStatementsAt(ctx, p.StoreID, out, cp)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.OnStored != nil && n > 0 {
+		s.OnStored(n)
+	}
+	return n, rejected, nil
+}

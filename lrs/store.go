@@ -112,3 +112,18 @@ type CredentialStore interface {
 	// DeleteCredential removes the credential with key (no error if absent).
 	DeleteCredential(ctx context.Context, key string) error
 }
+
+// Checkpoint is how far a source (a Moodle site) has been read, stored in
+// the same transaction as the statements the reading produced.
+type Checkpoint struct {
+	Source   string
+	Position int64  // e.g. the last logstore_standard_log id done
+	Status   []byte // JSON the source keeps with its cursor (counts, last error)
+	Updated  time.Time
+}
+
+// CheckpointStore stores statements together with a source's cursor.
+type CheckpointStore interface {
+	InsertStatementsAt(ctx context.Context, storeID int64, stmts []*NewStatement, cp *Checkpoint) (int, error)
+	SyncCursor(ctx context.Context, source string) (*Checkpoint, error)
+}

@@ -152,7 +152,11 @@ func (c *Ctx) User(id int64) (Row, error) {
 	if id <= 0 {
 		return nil, skip("no user (id %d)", id)
 	}
-	return ReadRecordByID(c.Repo, "user", id)
+	u, err := ReadRecordByID(c.Repo, "user", id)
+	if err == nil && u.Str("username") == "guest" {
+		return nil, skip("guest user")
+	}
+	return u, err
 }
 
 // FullName is first and last name as the plugin builds it.

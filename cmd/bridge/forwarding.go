@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +22,25 @@ import (
 	"github.com/xapibridge/bridge/lrs/xapi"
 	"github.com/xapibridge/bridge/rules"
 )
+
+// testLeaseExtra is the constant part of the dispatcher's leases when the
+// hidden, test-only environment variable BRIDGE_TEST_LEASE_EXTRA is set (a
+// Go duration such as "1s"; default 20s). The end-to-end tests use it to see
+// the deliveries of a SIGKILLed bridge picked up again without waiting 20s.
+// It is read and removed from the environment before the config is loaded,
+// since the config rejects BRIDGE_* variables that name no config key.
+var testLeaseExtra time.Duration
+
+func init() {
+	if v, ok := os.LookupEnv("BRIDGE_TEST_LEASE_EXTRA"); ok {
+		os.Unsetenv("BRIDGE_TEST_LEASE_EXTRA")
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			testLeaseExtra = d
+		} else {
+			fmt.Fprintf(os.Stderr, "BRIDGE_TEST_LEASE_EXTRA: ignoring %q (want a positive duration)\n", v)
+		}
+	}
+}
 
 // storeName names a store for rules. Until stores can be created (admin
 // API) every credential writes to store 1, "default".
@@ -145,8 +165,13 @@ func setupForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log 
 	if err != nil {
 		return nil, err
 	}
+	var d *dispatch.Dispatcher // set below; breakers change state only once it runs
+	breakers := map[string]*forwarders.Breaker{}
 	onState := func(target, from, to string) {
 		log.Warn("circuit breaker changed state", "target", target, "from", from, "to", to)
+		if _, configured := breakers[target]; configured && d != nil {
+			d.BreakerChanged(target, to)
+		}
 	}
 	pd := cfg.Forwarding.Personal
 	personal := &dispatch.Personal{Store: db, Sealer: sealer, Breaker: breakerConfig(pd.Breaker), OnState: onState,
@@ -154,7 +179,6 @@ func setupForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log 
 	personal.Refresh(ctx)
 
 	var targets []*dispatch.Target
-	breakers := map[string]*forwarders.Breaker{}
 	for i, t := range cfg.Targets {
 		var f forwarders.Forwarder
 		switch t.Type {
@@ -171,13 +195,13 @@ func setupForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log 
 		b := forwarders.NewBreaker(f, breakerConfig(t.Breaker), onState)
 		breakers[t.Name] = b
 		targets = append(targets, &dispatch.Target{Name: t.Name, Sender: b, BatchSize: t.BatchSize,
-			Concurrency: t.Concurrency, Retry: retryPolicy(t.Retry), Timeout: t.Timeout.Duration})
+			Concurrency: t.Concurrency, Retry: retryPolicy(t.Retry), Timeout: t.Timeout.Duration, LeaseExtra: testLeaseExtra})
 	}
 	targets = append(targets, &dispatch.Target{Name: dispatch.PersonalTarget, BatchSize: pd.BatchSize,
-		Concurrency: pd.Concurrency, Retry: retryPolicy(pd.Retry), Timeout: pd.Timeout.Duration})
+		Concurrency: pd.Concurrency, Retry: retryPolicy(pd.Retry), Timeout: pd.Timeout.Duration, LeaseExtra: testLeaseExtra})
 
 	rt := &router{engine: engine, personal: personal, log: log}
-	d := &dispatch.Dispatcher{Outbox: db, Targets: targets, Transform: engine, Personal: personal,
+	d = &dispatch.Dispatcher{Outbox: db, Targets: targets, Transform: engine, Personal: personal,
 		PollInterval: cfg.Forwarding.PollInterval.Duration, Logger: log, Registry: reg}
 	admin := &dispatch.Admin{Outbox: db, Store: db, Personal: personal, Sealer: sealer, Rules: engine.Rules(),
 		Breakers: breakers, Route: rt.route, WakeFunc: d.Wake}

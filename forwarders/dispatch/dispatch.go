@@ -46,6 +46,10 @@ type Target struct {
 	Concurrency int                 // workers; default 1
 	Retry       forwarders.RetryPolicy
 	Timeout     time.Duration // per send; sets the lease; default 30s
+	// LeaseExtra is the constant part of the lease (see leaseFor); default
+	// 20s. Tests shorten it so the deliveries of a killed process are
+	// picked up again quickly.
+	LeaseExtra time.Duration
 }
 
 // Dispatcher runs the workers.
@@ -58,9 +62,10 @@ type Dispatcher struct {
 	Logger       *slog.Logger
 	Registry     prometheus.Registerer
 
-	wakeMu  sync.Mutex
-	wakers  []chan struct{}
-	metrics *metrics
+	wakeMu   sync.Mutex
+	wakers   []chan struct{}
+	initOnce sync.Once
+	metrics  *metrics
 }
 
 type metrics struct {
@@ -69,7 +74,9 @@ type metrics struct {
 	delay                    *prometheus.HistogramVec
 }
 
-func (d *Dispatcher) init() {
+func (d *Dispatcher) init() { d.initOnce.Do(d.doInit) }
+
+func (d *Dispatcher) doInit() {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -90,6 +97,15 @@ func (d *Dispatcher) init() {
 		d.Registry.MustRegister(m.delivered, m.retried, m.dead, m.depth, m.deadDepth, m.state, m.delay)
 	}
 	d.metrics = m
+}
+
+// BreakerChanged records a breaker's new state ("closed", "half-open",
+// "open") in bridge_forward_breaker_state at once, so short openings show
+// in /metrics and not only those that last until the next gauge refresh.
+// It may be called before Run.
+func (d *Dispatcher) BreakerChanged(target, state string) {
+	d.init()
+	d.metrics.state.WithLabelValues(target).Set(stateValue(state))
 }
 
 // Wake tells every worker that new deliveries may be due.
@@ -126,6 +142,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 		if t.Timeout <= 0 {
 			t.Timeout = 30 * time.Second
+		}
+		if t.LeaseExtra <= 0 {
+			t.LeaseExtra = defaultLeaseExtra
 		}
 		t.Retry = t.Retry.WithDefaults()
 		for i := 0; i < t.Concurrency; i++ {
@@ -229,17 +248,37 @@ func sleep(ctx context.Context, d time.Duration, wake chan struct{}) bool {
 	return true
 }
 
+// defaultLeaseExtra is the constant part of a lease.
+const defaultLeaseExtra = 20 * time.Second
+
 // leaseFor is how long claimed deliveries stay reserved: longer than a send
-// may take (the send's context ends 10s before), so no other worker takes
-// them while they are being sent, and short enough that the deliveries of a
-// killed process are picked up again soon.
-func leaseFor(t *Target) time.Duration { return 3*t.Timeout + 20*time.Second }
+// may take (the send's context ends LeaseExtra/2 before, see sendTimeout),
+// so no other worker takes them while they are being sent, and short enough
+// that the deliveries of a killed process are picked up again soon.
+func leaseFor(t *Target) time.Duration {
+	extra := t.LeaseExtra
+	if extra <= 0 {
+		extra = defaultLeaseExtra
+	}
+	return 3*t.Timeout + extra
+}
+
+// sendTimeout bounds the sending of one claimed batch: it ends half the
+// lease's constant part before the lease, which leaves time to record the
+// outcomes while the rows are still reserved.
+func sendTimeout(t *Target) time.Duration {
+	extra := t.LeaseExtra
+	if extra <= 0 {
+		extra = defaultLeaseExtra
+	}
+	return leaseFor(t) - extra/2
+}
 
 // deliver sends claimed items and records outcomes. It does not use the
 // dispatcher's context: a batch being sent at shutdown is finished (bounded
 // by its lease) so its outcome is recorded, not left leased.
 func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) {
-	ctx, cancel := context.WithTimeout(context.Background(), leaseFor(t)-10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout(t))
 	defer cancel()
 	if t.Sender != nil {
 		d.sendBatch(ctx, t, t.Sender, items)
@@ -263,7 +302,7 @@ func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) {
 		f, err := d.Personal.Forwarder(ctx, k.store, k.agent)
 		if err != nil {
 			for _, it := range groups[k] {
-				d.record(ctx, t, it, forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()})
+				d.record(t, it, forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()})
 			}
 			continue
 		}
@@ -277,7 +316,7 @@ func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Bre
 	for _, it := range items {
 		body, err := d.prepare(it)
 		if err != nil {
-			d.record(ctx, t, it, forwarders.Outcome{Permanent: true, Error: err.Error()})
+			d.record(t, it, forwarders.Outcome{Permanent: true, Error: err.Error()})
 			continue
 		}
 		batch = append(batch, forwarders.Item{DeliveryID: it.ID, StatementID: it.StatementID, Statement: body})
@@ -299,9 +338,13 @@ func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Bre
 			d.metrics.delay.WithLabelValues(t.Name).Observe(time.Since(it.CreatedAt).Seconds())
 			continue
 		}
-		d.record(ctx, t, it, o)
+		d.record(t, it, o)
 	}
-	if err := d.Outbox.CompleteDeliveries(ctx, done); err != nil {
+	// Record with a context of its own: the send's may have run out (a slow
+	// batch), and outcomes that are not recorded are sent again.
+	rctx, cancel := recordContext()
+	defer cancel()
+	if err := d.Outbox.CompleteDeliveries(rctx, done); err != nil {
 		// The rows stay leased and will be sent again after the lease:
 		// receivers dedupe by statement id (xAPI) or X-Bridge-Delivery.
 		d.Logger.Error("recording deliveries failed", "target", t.Name, "error", err)
@@ -326,8 +369,16 @@ func (d *Dispatcher) prepare(it lrs.OutboxItem) (json.RawMessage, error) {
 	return out, nil
 }
 
+// recordContext bounds writing outcomes to the outbox. It is independent of
+// the send's context, which may have ended when the send ran long.
+func recordContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
 // record stores a failed attempt: retried later, or dead.
-func (d *Dispatcher) record(ctx context.Context, t *Target, it lrs.OutboxItem, o forwarders.Outcome) {
+func (d *Dispatcher) record(t *Target, it lrs.OutboxItem, o forwarders.Outcome) {
+	ctx, cancel := recordContext()
+	defer cancel()
 	if o.Error == forwarders.CircuitOpen {
 		// Not an attempt: the breaker kept it from the target (a personal
 		// LRS whose breaker is open). Try when the breaker allows.

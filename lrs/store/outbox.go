@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
@@ -52,8 +55,38 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, storeID int64, f
 // ClaimDeliveries implements lrs.Outbox. On MySQL the rows are selected
 // FOR UPDATE SKIP LOCKED, so concurrent bridges sharing the database never
 // claim the same delivery; SQLite has a single writer.
+//
+// On MySQL the claim runs at READ COMMITTED. At REPEATABLE READ the locking
+// range scan takes next-key (gap) locks on the due index, and the statement
+// transactions inserting new deliveries into that range deadlock with it
+// (the client's POST failed with 500); and the non-locking read of the
+// claimed rows could use a snapshot older than the locking read, missing
+// the statements of deliveries committed in between, which then stayed
+// leased without being sent. Deadlocks and lock wait timeouts that remain
+// are retried.
 func (db *DB) ClaimDeliveries(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]lrs.OutboxItem, error) {
-	tx, err := db.w.BeginTx(ctx, nil)
+	var items []lrs.OutboxItem
+	err := db.retryWrite(ctx, func() error {
+		var err error
+		items, err = db.claimOnce(ctx, target, limit, now, leaseUntil)
+		return err
+	})
+	if err != nil {
+		var le *lrs.Error
+		if !errors.As(err, &le) {
+			err = lrs.Internal(err, "claiming deliveries")
+		}
+		return nil, err
+	}
+	return items, nil
+}
+
+func (db *DB) claimOnce(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]lrs.OutboxItem, error) {
+	var opts *sql.TxOptions
+	if db.d.name == MySQL {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := db.w.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
 	}
@@ -64,33 +97,86 @@ func (db *DB) ClaimDeliveries(ctx context.Context, target string, limit int, now
 	}
 	rows, err := tx.QueryContext(ctx, q, target, now.UnixMicro(), now.UnixMicro(), limit)
 	if err != nil {
-		return nil, lrs.Internal(err, "claiming deliveries")
+		return nil, err
 	}
 	var ids []any
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, lrs.Internal(err, "claiming deliveries")
+			return nil, err
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	if len(ids) == 0 {
 		return nil, nil
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET lease_until_us = ? WHERE id IN "+inList(len(ids)),
-		append([]any{leaseUntil.UnixMicro()}, ids...)...); err != nil {
-		return nil, lrs.Internal(err, "claiming deliveries")
 	}
 	items, err := db.outboxItems(ctx, tx, "d.id IN "+inList(len(ids)), ids, "d.next_at_us, d.id")
 	if err != nil {
 		return nil, err
 	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	// Lease exactly the rows returned: a row leased but not returned would
+	// not be sent until its lease ran out.
+	leased := make([]any, len(items))
+	for i, it := range items {
+		leased[i] = it.ID
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET lease_until_us = ? WHERE id IN "+inList(len(leased)),
+		append([]any{leaseUntil.UnixMicro()}, leased...)...); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
-		return nil, lrs.Internal(err, "claiming deliveries")
+		return nil, err
 	}
 	return items, nil
+}
+
+// retryWrite runs fn again (a few times, briefly) when it failed only
+// because of a concurrent transaction: a deadlock or a lock wait timeout on
+// MySQL, a busy database on SQLite. Outcomes of deliveries that are not
+// recorded are sent again after their lease, so these are worth retrying.
+func (db *DB) retryWrite(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond):
+			}
+		}
+		if err = fn(); err == nil || !concurrencyError(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func concurrencyError(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+// execRetry is ExecContext on the writer with retryWrite.
+func (db *DB) execRetry(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := db.retryWrite(ctx, func() error {
+		var err error
+		res, err = db.w.ExecContext(ctx, q, args...)
+		return err
+	})
+	return res, err
 }
 
 type queryer interface {
@@ -134,7 +220,7 @@ func (db *DB) CompleteDeliveries(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := db.w.ExecContext(ctx, "DELETE FROM deliveries WHERE id IN "+inList(len(ids)), int64Args(ids)...); err != nil {
+	if _, err := db.execRetry(ctx, "DELETE FROM deliveries WHERE id IN "+inList(len(ids)), int64Args(ids)...); err != nil {
 		return lrs.Internal(err, "completing deliveries")
 	}
 	return nil
@@ -149,7 +235,7 @@ func clip(s string) string {
 
 // RetryDelivery implements lrs.Outbox.
 func (db *DB) RetryDelivery(ctx context.Context, id int64, attempts int, next time.Time, status int, msg string) error {
-	_, err := db.w.ExecContext(ctx, "UPDATE deliveries SET attempts = ?, next_at_us = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
+	_, err := db.execRetry(ctx, "UPDATE deliveries SET attempts = ?, next_at_us = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
 		attempts, next.UnixMicro(), status, clip(msg), id)
 	if err != nil {
 		return lrs.Internal(err, "recording delivery attempt")
@@ -159,7 +245,7 @@ func (db *DB) RetryDelivery(ctx context.Context, id int64, attempts int, next ti
 
 // KillDelivery implements lrs.Outbox.
 func (db *DB) KillDelivery(ctx context.Context, id int64, attempts int, status int, msg string) error {
-	_, err := db.w.ExecContext(ctx, "UPDATE deliveries SET state = 1, attempts = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
+	_, err := db.execRetry(ctx, "UPDATE deliveries SET state = 1, attempts = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
 		attempts, status, clip(msg), id)
 	if err != nil {
 		return lrs.Internal(err, "recording dead delivery")
@@ -223,7 +309,7 @@ func (db *DB) ListDead(ctx context.Context, f lrs.DeadFilter) ([]lrs.OutboxItem,
 func (db *DB) ReplayDead(ctx context.Context, f lrs.DeadFilter, now time.Time) (int64, error) {
 	where, args := deadWhere(f)
 	where = strings.ReplaceAll(where, "d.", "")
-	res, err := db.w.ExecContext(ctx, "UPDATE deliveries SET state = 0, attempts = 0, next_at_us = ?, lease_until_us = 0, last_error = '' WHERE "+where,
+	res, err := db.execRetry(ctx, "UPDATE deliveries SET state = 0, attempts = 0, next_at_us = ?, lease_until_us = 0, last_error = '' WHERE "+where,
 		append([]any{now.UnixMicro()}, args...)...)
 	if err != nil {
 		return 0, lrs.Internal(err, "replaying deliveries")
@@ -235,7 +321,7 @@ func (db *DB) ReplayDead(ctx context.Context, f lrs.DeadFilter, now time.Time) (
 func (db *DB) DiscardDead(ctx context.Context, f lrs.DeadFilter) (int64, error) {
 	where, args := deadWhere(f)
 	where = strings.ReplaceAll(where, "d.", "")
-	res, err := db.w.ExecContext(ctx, "DELETE FROM deliveries WHERE "+where, args...)
+	res, err := db.execRetry(ctx, "DELETE FROM deliveries WHERE "+where, args...)
 	if err != nil {
 		return 0, lrs.Internal(err, "discarding deliveries")
 	}

@@ -87,18 +87,47 @@ func uuidString(b []byte) string {
 
 // InsertStatements implements lrs.StatementStore.
 func (db *DB) InsertStatements(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment) (int, error) {
-	n, err := db.insertOnce(ctx, storeID, stmts, atts)
+	return db.insert(ctx, storeID, stmts, atts, nil)
+}
+
+// InsertStatementsAt implements lrs.CheckpointStore: it stores stmts and
+// moves the source's cursor in one transaction. Ids that exist already are
+// skipped whatever their content: a source's ids are derived from its rows,
+// so an existing id means the row was stored before.
+func (db *DB) InsertStatementsAt(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, cp *lrs.Checkpoint) (int, error) {
+	return db.insert(ctx, storeID, stmts, nil, cp)
+}
+
+// SyncCursor implements lrs.CheckpointStore.
+func (db *DB) SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, error) {
+	cp := &lrs.Checkpoint{Source: source}
+	var status string
+	var updated int64
+	err := db.r.QueryRowContext(ctx, "SELECT position, status, updated_us FROM sync_cursors WHERE source = ?", source).Scan(&cp.Position, &status, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cp, nil
+	}
+	if err != nil {
+		return nil, lrs.Internal(err, "reading sync cursor")
+	}
+	cp.Status = []byte(status)
+	cp.Updated = time.UnixMicro(updated).UTC()
+	return cp, nil
+}
+
+func (db *DB) insert(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment, cp *lrs.Checkpoint) (int, error) {
+	n, err := db.insertOnce(ctx, storeID, stmts, atts, cp)
 	if err != nil && isDuplicate(err) {
 		// A concurrent request stored one of these ids between our check and
 		// our insert; a second pass sees it and compares contents.
-		n, err = db.insertOnce(ctx, storeID, stmts, atts)
+		n, err = db.insertOnce(ctx, storeID, stmts, atts, cp)
 	}
 	return n, err
 }
 
 const chunk = 400
 
-func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment) (int, error) {
+func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment, cp *lrs.Checkpoint) (int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
@@ -117,13 +146,31 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 			fresh = append(fresh, ns)
 			continue
 		}
+		if cp != nil {
+			continue
+		}
 		old, err := xapi.DecodeJSON(body)
 		om, _ := old.(map[string]any)
 		if err != nil || !xapi.Equivalent(om, ns.Statement) {
 			return 0, lrs.Errorf(lrs.ECONFLICT, "statement %s already exists with different content", ns.ID)
 		}
 	}
+	if cp != nil {
+		status := cp.Status
+		if len(status) == 0 {
+			status = []byte("{}")
+		}
+		if _, err := tx.ExecContext(ctx, "REPLACE INTO sync_cursors (source, position, status, updated_us) VALUES (?,?,?,?)",
+			cp.Source, cp.Position, string(status), time.Now().UnixMicro()); err != nil {
+			return 0, lrs.Internal(err, "moving sync cursor")
+		}
+	}
 	if len(fresh) == 0 {
+		if cp != nil {
+			if err := tx.Commit(); err != nil {
+				return 0, lrs.Internal(err, "committing sync cursor")
+			}
+		}
 		return 0, nil
 	}
 	if err := db.insertAttachments(ctx, tx, storeID, atts); err != nil {

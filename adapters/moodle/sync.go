@@ -1,0 +1,281 @@
+package moodle
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/xapibridge/bridge/lrs"
+)
+
+// Sink stores what a source produces (the LRS service and its store).
+type Sink interface {
+	StoreFromSource(ctx context.Context, p *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error)
+	SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, error)
+}
+
+// Source is one Moodle site to sync.
+type Source struct {
+	Name    string
+	DB      *sql.DB
+	Dialect string // mysql or postgres
+	Prefix  string // default mdl_
+	StoreID int64
+	Options Options
+	// BatchSize is how many log rows are read, mapped and stored per
+	// transaction; default 1000.
+	BatchSize int
+	// AllowEvents, when set, keeps only these event names; DenyEvents drops
+	// these. Courses/Categories keep only events of those courses (or of
+	// courses in those categories); the Exclude lists drop them.
+	AllowEvents, DenyEvents       []string
+	Courses, ExcludeCourses       []int64
+	Categories, ExcludeCategories []int64
+	Logger                        *slog.Logger
+	// Authority is the agent written as the statements' authority.
+	Authority map[string]any
+}
+
+// Status is what a source reports (stored with its cursor).
+type Status struct {
+	Cursor        int64            `json:"cursor"`
+	Latest        int64            `json:"latest"` // highest log id seen in Moodle at the last run
+	RowsRead      int64            `json:"rows_read"`
+	Statements    int64            `json:"statements"`
+	Skipped       map[string]int64 `json:"skipped"`
+	LastRunStart  time.Time        `json:"last_run_start"`
+	LastRunEnd    time.Time        `json:"last_run_end"`
+	LastError     string           `json:"last_error,omitempty"`
+	LastErrorTime *time.Time       `json:"last_error_time,omitempty"`
+}
+
+// Behind is how many log ids the source has still to read.
+func (s *Status) Behind() int64 { return max(s.Latest-s.Cursor, 0) }
+
+// namespace of statement ids: UUIDv5(namespace, wwwroot#logid#index).
+var namespace = uuid.MustParse("6b2a1f0e-7d3c-5e9a-8f41-2c6d0b9e7a53")
+
+// StatementID is the deterministic id of the index-th statement of a log row.
+func StatementID(wwwroot string, logID int64, index int) string {
+	return uuid.NewSHA1(namespace, []byte(fmt.Sprintf("%s#%d#%d", strings.TrimSuffix(wwwroot, "/"), logID, index))).String()
+}
+
+// Progress is told how far a run is: log rows done of the rows there were
+// to do when it started.
+type Progress func(done, total int64)
+
+// Syncer runs a source.
+type Syncer struct {
+	Source *Source
+	Sink   Sink
+}
+
+func (s *Syncer) log() *slog.Logger {
+	if s.Source.Logger != nil {
+		return s.Source.Logger
+	}
+	return slog.Default()
+}
+
+// Status reads the source's stored status.
+func (s *Syncer) Status(ctx context.Context) (*Status, error) {
+	cp, err := s.Sink.SyncCursor(ctx, s.Source.Name)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Skipped: map[string]int64{}}
+	if len(cp.Status) > 0 {
+		json.Unmarshal(cp.Status, st)
+		if st.Skipped == nil {
+			st.Skipped = map[string]int64{}
+		}
+	}
+	st.Cursor = cp.Position
+	return st, nil
+}
+
+func (s *Syncer) table(t string) string { return s.Source.Prefix + t }
+
+func (s *Syncer) rebind(q string) string {
+	if s.Source.Dialect != Postgres {
+		return q
+	}
+	r := &SQLRepo{dialect: Postgres}
+	return r.rebind(q)
+}
+
+// latest returns the highest log id in Moodle.
+func (s *Syncer) latest(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	err := s.Source.DB.QueryRowContext(ctx, "SELECT MAX(id) FROM "+s.table("logstore_standard_log")).Scan(&n)
+	return n.Int64, err
+}
+
+// Run syncs everything pending (until ctx ends), batch by batch. Each
+// batch's statements and the moved cursor commit together: a crash or kill
+// at any point neither loses nor duplicates.
+func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
+	src := s.Source
+	if src.Prefix == "" {
+		src.Prefix = "mdl_"
+	}
+	if src.BatchSize <= 0 {
+		src.BatchSize = 1000
+	}
+	st, err := s.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.LastRunStart = time.Now().UTC()
+	latest, err := s.latest(ctx)
+	if err != nil {
+		return st, s.fail(ctx, st, fmt.Errorf("reading %s: %w", s.table("logstore_standard_log"), err))
+	}
+	st.Latest = latest
+	start := st.Cursor
+	total := max(latest-start, 0)
+	repo, err := NewSQLRepo(ctx, src.DB, src.Dialect, src.Prefix, 0)
+	if err != nil {
+		return st, err
+	}
+	p := &lrs.Principal{Key: "moodle:" + src.Name, StoreID: src.StoreID, Scopes: []string{lrs.ScopeStatementsWrite},
+		Authority: src.Authority}
+	q := s.rebind("SELECT * FROM " + s.table("logstore_standard_log") + " WHERE id > ? ORDER BY id LIMIT ?")
+	for ctx.Err() == nil {
+		repo.ctx = ctx
+		rows, err := repo.query(q, st.Cursor, src.BatchSize)
+		if err != nil {
+			return st, s.fail(ctx, st, fmt.Errorf("reading the log: %w", err))
+		}
+		if len(rows) == 0 {
+			break
+		}
+		if err := repo.PrefetchEvents(rows); err != nil {
+			return st, s.fail(ctx, st, err)
+		}
+		stmts := s.mapBatch(repo, rows, st)
+		prev := st.Cursor
+		st.Cursor = rows[len(rows)-1].Int("id")
+		st.RowsRead += int64(len(rows))
+		st.Latest = max(st.Latest, st.Cursor)
+		status, _ := json.Marshal(st)
+		n, rejected, err := s.Sink.StoreFromSource(ctx, p, stmts, &lrs.Checkpoint{Source: src.Name, Position: st.Cursor, Status: status})
+		if err != nil {
+			// The cursor did not move: the batch is read again next run.
+			st.Cursor = prev
+			st.RowsRead -= int64(len(rows))
+			return st, s.fail(ctx, st, fmt.Errorf("storing statements: %w", err))
+		}
+		st.Statements += int64(n)
+		for _, r := range rejected {
+			st.Skipped["invalid statement: "+firstWords(r.Reason)]++
+		}
+		if progress != nil {
+			progress(min(st.Cursor-start, total), total)
+		}
+		if len(rows) < src.BatchSize {
+			break
+		}
+	}
+	st.LastRunEnd = time.Now().UTC()
+	st.LastError = ""
+	return st, s.saveStatus(ctx, st)
+}
+
+// mapBatch maps log rows to statements with deterministic ids, counting
+// what it skips and why.
+func (s *Syncer) mapBatch(repo Repo, rows []Row, st *Status) []map[string]any {
+	src := s.Source
+	var out []map[string]any
+	for _, ev := range rows {
+		if reason := s.filtered(repo, ev); reason != "" {
+			st.Skipped[reason]++
+			continue
+		}
+		c := NewCtx(src.Options, repo)
+		stmts, err := c.Map(ev)
+		var skipErr *SkipError
+		var missing *MissingError
+		switch {
+		case errors.As(err, &skipErr):
+			st.Skipped[skipErr.Reason]++
+			continue
+		case errors.As(err, &missing):
+			st.Skipped["missing "+missing.Table+" record"]++
+			continue
+		case err != nil:
+			st.Skipped["mapping error: "+firstWords(err.Error())]++
+			s.log().Warn("moodle event could not be mapped", "source", src.Name, "log_id", ev.Int("id"),
+				"event", ev.Str("eventname"), "error", err)
+			continue
+		}
+		for i, stmt := range stmts {
+			stmt["id"] = StatementID(src.Options.WWWRoot, ev.Int("id"), i)
+			out = append(out, stmt)
+		}
+	}
+	return out
+}
+
+// filtered returns why an event is left out by the source's filters, or "".
+func (s *Syncer) filtered(repo Repo, ev Row) string {
+	src := s.Source
+	name := ev.Str("eventname")
+	if len(src.AllowEvents) > 0 && !slices.Contains(src.AllowEvents, name) {
+		return "event not in allow list"
+	}
+	if slices.Contains(src.DenyEvents, name) {
+		return "event in deny list"
+	}
+	course := ev.Int("courseid")
+	if len(src.Courses) > 0 && !slices.Contains(src.Courses, course) {
+		return "course not in course filter"
+	}
+	if slices.Contains(src.ExcludeCourses, course) {
+		return "course excluded"
+	}
+	if len(src.Categories) > 0 || len(src.ExcludeCategories) > 0 {
+		c, err := ReadRecordByID(repo, "course", course)
+		cat := int64(-1)
+		if err == nil {
+			cat = c.Int("category")
+		}
+		if len(src.Categories) > 0 && !slices.Contains(src.Categories, cat) {
+			return "category not in category filter"
+		}
+		if slices.Contains(src.ExcludeCategories, cat) {
+			return "category excluded"
+		}
+	}
+	return ""
+}
+
+func firstWords(s string) string {
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return s
+}
+
+func (s *Syncer) fail(ctx context.Context, st *Status, err error) error {
+	now := time.Now().UTC()
+	st.LastError, st.LastErrorTime, st.LastRunEnd = err.Error(), &now, now
+	s.saveStatus(context.WithoutCancel(ctx), st)
+	return err
+}
+
+// saveStatus writes the status with the cursor unchanged.
+func (s *Syncer) saveStatus(ctx context.Context, st *Status) error {
+	status, _ := json.Marshal(st)
+	_, _, err := s.Sink.StoreFromSource(ctx, &lrs.Principal{StoreID: s.Source.StoreID}, nil,
+		&lrs.Checkpoint{Source: s.Source.Name, Position: st.Cursor, Status: status})
+	return err
+}
