@@ -159,17 +159,10 @@ func (c *Ctx) User(id int64) (Row, error) {
 	return u, err
 }
 
-// FullName is first and last name as the plugin builds it.
+// FullName is first and last name as the plugin builds it, without the
+// stray space the plugin leaves when one of them is empty.
 func FullName(u Row) string {
-	switch {
-	case u.Has("firstname") && u.Has("lastname"):
-		return u.Str("firstname") + " " + u.Str("lastname")
-	case u.Has("firstname"):
-		return u.Str("firstname")
-	case u.Has("lastname"):
-		return u.Str("lastname")
-	}
-	return ""
+	return strings.TrimSpace(u.Str("firstname") + " " + u.Str("lastname"))
 }
 
 // Actor is the xAPI agent of a Moodle user, per the identity option.
