@@ -87,6 +87,8 @@ type Config struct {
 	Forwarding Forwarding `yaml:"forwarding"`
 	Targets    []Target   `yaml:"targets"`
 	Rules      []Rule     `yaml:"rules"`
+	// Moodle configures the Moodle adapter's sources.
+	Moodle Moodle `yaml:"moodle"`
 }
 
 // Log configures logging.
@@ -254,6 +256,7 @@ func envMap(environ []string) map[string]string {
 
 func (c *Config) applyDefaults() {
 	c.forwardingDefaults()
+	c.moodleDefaults()
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -338,6 +341,7 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	c.validateForwarding(add)
+	c.validateMoodle(add)
 
 	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen", "must be host:port (e.g. \"127.0.0.1:8080\" or \":8080\"), got %q", c.Listen)

@@ -661,6 +661,7 @@ func TestEnvVarNames(t *testing.T) {
 		"BRIDGE_TARGETS_<N>_DELIVERY_BREAKER_FAILURES", "BRIDGE_TARGETS_<N>_DELIVERY_BREAKER_OPEN_FOR",
 		"BRIDGE_RULES_<N>_NAME", "BRIDGE_RULES_<N>_STORES", "BRIDGE_RULES_<N>_WHEN", "BRIDGE_RULES_<N>_TARGETS",
 		"BRIDGE_RULES_<N>_TRANSFORM_DROP", "BRIDGE_RULES_<N>_TRANSFORM_HASH",
+		"BRIDGE_MOODLE_SOURCES_<N>_NAME", "BRIDGE_MOODLE_SOURCES_<N>_DRIVER", "BRIDGE_MOODLE_SOURCES_<N>_DSN", "BRIDGE_MOODLE_SOURCES_<N>_PREFIX", "BRIDGE_MOODLE_SOURCES_<N>_WWWROOT", "BRIDGE_MOODLE_SOURCES_<N>_STORE", "BRIDGE_MOODLE_SOURCES_<N>_SCHEDULE", "BRIDGE_MOODLE_SOURCES_<N>_BATCH_SIZE", "BRIDGE_MOODLE_SOURCES_<N>_IDENTITY", "BRIDGE_MOODLE_SOURCES_<N>_ACCOUNT_HOMEPAGE", "BRIDGE_MOODLE_SOURCES_<N>_SEND_NAMES", "BRIDGE_MOODLE_SOURCES_<N>_PLATFORM", "BRIDGE_MOODLE_SOURCES_<N>_RESPONSE_CHOICES", "BRIDGE_MOODLE_SOURCES_<N>_SHORT_COURSE_ID", "BRIDGE_MOODLE_SOURCES_<N>_IDNUMBERS", "BRIDGE_MOODLE_SOURCES_<N>_SCALED_ZERO_ONE", "BRIDGE_MOODLE_SOURCES_<N>_MOODLE_RELEASE", "BRIDGE_MOODLE_SOURCES_<N>_EVENTS_ALLOW", "BRIDGE_MOODLE_SOURCES_<N>_EVENTS_DENY",
 	}
 	if !slices.Equal(names, want) {
 		t.Errorf("EnvVarNames() =\n%q\nwant\n%q", names, want)
@@ -761,6 +762,63 @@ admin:
 		_, err := Load(path, nil)
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%s: got %v, want %q", b.yaml, err, b.want)
+		}
+	}
+}
+
+func TestMoodleConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bridge.yaml")
+	good := `moodle:
+  sources:
+    - name: main-site
+      dsn: moodle_ro:${MOODLE_DB_PASSWORD}@tcp(db.example.org:3306)/moodle
+      wwwroot: https://moodle.example.org/
+      events:
+        deny: ['\core\event\user_loggedin']
+      courses:
+        exclude: [1]
+    - name: pg-site
+      driver: postgres
+      dsn: postgres://moodle:pw@127.0.0.1:5432/moodle
+      wwwroot: https://pg.example.org
+      schedule: "*/5 * * * *"
+      identity: mbox
+      send_names: false
+`
+	os.WriteFile(path, []byte(good), 0o600)
+	c, err := Load(path, []string{"MOODLE_DB_PASSWORD=secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Moodle.Sources[0]
+	if s.Prefix != "mdl_" || s.Schedule != "* * * * *" || s.Store != "default" || s.WWWRoot != "https://moodle.example.org" ||
+		!s.SendNamesEnabled() || s.BatchSize != 1000 || s.Identity != "account" || s.Courses.Exclude[0] != 1 || s.Events.Deny[0] != `\core\event\user_loggedin` {
+		t.Errorf("defaults: %+v", s)
+	}
+	if c.Moodle.Sources[1].SendNamesEnabled() {
+		t.Error("send_names: false ignored")
+	}
+	r := c.Redacted()
+	if strings.Contains(r.Moodle.Sources[0].DSN, "secret") || strings.Contains(r.Moodle.Sources[1].DSN, "pw@") {
+		t.Errorf("DSN passwords not redacted: %q %q", r.Moodle.Sources[0].DSN, r.Moodle.Sources[1].DSN)
+	}
+	bad := []struct{ yaml, want string }{
+		{"moodle: {sources: [{name: a, wwwroot: https://m.example}]}", "moodle.sources[0].dsn: is required"},
+		{"moodle: {sources: [{name: a, dsn: x@tcp(h)/m, wwwroot: nope}]}", "moodle.sources[0].wwwroot: must be the site URL"},
+		{"moodle: {sources: [{name: a, dsn: x@tcp(h)/m, wwwroot: https://m.example, schedule: sometimes}]}", "moodle.sources[0].schedule: not a cron schedule"},
+		{"moodle: {sources: [{name: a, dsn: x@tcp(h)/m, wwwroot: https://m.example, driver: oracle}]}", "moodle.sources[0].driver: must be mysql or postgres"},
+		{"moodle: {sources: [{name: a, dsn: x@tcp(h)/m, wwwroot: https://m.example, identity: email}]}", "moodle.sources[0].identity: must be account, username or mbox"},
+		{"moodle: {sources: [{name: a, dsn: x@tcp(h)/m, wwwroot: https://m.example, prefix: 'mdl-'}]}", "moodle.sources[0].prefix"},
+		{"moodle: {sources: [{name: a, dsn: x@tcp(h)/m, wwwroot: https://m.example}, {name: a, dsn: x@tcp(h)/m, wwwroot: https://m.example}]}", `moodle.sources[1].name: duplicate source "a"`},
+		{"moodle: {sources: [{name: a, dsn: x@tcp(h)/m, wwwroot: https://m.example, coursez: {}}]}", `unknown key "moodle.sources[0].coursez"`},
+	}
+	for _, b := range bad {
+		os.WriteFile(path, []byte(b.yaml), 0o600)
+		_, err := Load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%s:\n got %v\nwant %q", b.yaml, err, b.want)
 		}
 	}
 }

@@ -222,6 +222,22 @@ func (r *Config) redactForwarding(c *Config) {
 	}
 	r.Forwarding.SecretKey = hide(c.Forwarding.SecretKey)
 	r.Forwarding.HashSalt = hide(c.Forwarding.HashSalt)
+	if c.Moodle.Sources != nil {
+		r.Moodle.Sources = make([]MoodleSource, len(c.Moodle.Sources))
+		for i, m := range c.Moodle.Sources {
+			if m.Driver == "postgres" {
+				if u, err := url.Parse(m.DSN); err == nil && u.User != nil {
+					if _, has := u.User.Password(); has {
+						u.User = url.UserPassword(u.User.Username(), RedactedSecret)
+						m.DSN = u.String()
+					}
+				}
+			} else {
+				m.DSN = redactDSN(m.DSN)
+			}
+			r.Moodle.Sources[i] = m
+		}
+	}
 	if c.Targets != nil {
 		r.Targets = make([]Target, len(c.Targets))
 		for i, t := range c.Targets {
