@@ -141,6 +141,16 @@ func fixtureOptions(cfg map[string]any) Options {
 	return o
 }
 
+// inconsistentFixtures are shared fixtures that contradict the plugin's own
+// code or the fixtures' README, so no faithful mapper can pass them; each
+// is skipped with its reason (and reported in the closing note).
+var inconsistentFixtures = map[string]string{
+	"core/course_section_created/new_course_section_created": "its data.json replaces the common course table with only course 1 " +
+		"named test_name, yet the expected statement needs course 2 and a site named test_site_fullname from the common data",
+	"totara_program/program_assigned/existing_program": "the plugin never runs it (Totara only); it disagrees with the plugin's code " +
+		"on the verb display, an objectType, and the timestamp (expects the 2015 default, the event's timecreated is 2019)",
+}
+
 // TestSharedFixtures maps every logstore_xapi reference event that has a
 // mapper and compares with the plugin's statements. Events without a
 // mapper yet are listed, not failed.
@@ -154,6 +164,9 @@ func TestSharedFixtures(t *testing.T) {
 			continue
 		}
 		t.Run(f.name, func(t *testing.T) {
+			if why, bad := inconsistentFixtures[f.name]; bad {
+				t.Skip("inconsistent fixture: " + why)
+			}
 			c := NewCtx(fixtureOptions(f.config), f.data)
 			got, err := c.Map(f.event)
 			if err != nil {

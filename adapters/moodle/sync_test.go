@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/xapibridge/bridge/internal/moodletest"
 	"github.com/xapibridge/bridge/internal/testmysql"
 	"github.com/xapibridge/bridge/lrs"
 )
@@ -166,6 +167,9 @@ func TestSharedFixturesMariaDB(t *testing.T) {
 			continue
 		}
 		t.Run(f.name, func(t *testing.T) {
+			if why, bad := inconsistentFixtures[f.name]; bad {
+				t.Skip("inconsistent fixture: " + why)
+			}
 			for tb := range dirty {
 				db.Exec("DELETE FROM mdl_" + tb)
 			}
@@ -211,67 +215,11 @@ func TestSharedFixturesMariaDB(t *testing.T) {
 	t.Logf("%d mapped fixtures pass through MariaDB", passed)
 }
 
-// seedSite loads the project's own Moodle tables with a site, a course, a
-// page and n log rows of page views and course views by users 2..11, plus
-// edge cases: a deleted user, a guest, an anonymous event and an unknown
-// event.
 func seedSite(t *testing.T, db *sql.DB, n int) {
 	t.Helper()
-	ddl, _ := os.ReadFile("testdata/moodle.sql")
-	execFile(t, db, string(ddl))
-	stmts := []string{
-		"INSERT INTO mdl_course (id, category, fullname, shortname, lang) VALUES (1, 0, 'Charity Learning', 'site', 'en'), (2, 3, 'Volunteer induction', 'VI', 'en_us')",
-		"INSERT INTO mdl_modules (id, name) VALUES (15, 'page')",
-		"INSERT INTO mdl_course_sections (id, course, section) VALUES (7, 2, 1)",
-		"INSERT INTO mdl_page (id, course, name) VALUES (4, 2, 'Safeguarding policy')",
-		"INSERT INTO mdl_course_modules (id, course, module, instance, section) VALUES (21, 2, 15, 4, 7)",
-		"INSERT INTO mdl_user (id, username, firstname, lastname, email) VALUES (1, 'guest', 'Guest', 'User', '')",
+	if err := moodletest.Site(db, n); err != nil {
+		t.Fatal(err)
 	}
-	for u := 2; u <= 11; u++ {
-		stmts = append(stmts, fmt.Sprintf("INSERT INTO mdl_user (id, username, firstname, lastname, email) VALUES (%d, 'u%d', 'Learner', '%d', 'u%d@example.org')", u, u, u, u))
-	}
-	for _, s := range stmts {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var b strings.Builder
-	flush := func() {
-		if b.Len() > 0 {
-			if _, err := db.Exec(b.String()); err != nil {
-				t.Fatal(err)
-			}
-			b.Reset()
-		}
-	}
-	for i := 1; i <= n; i++ {
-		if b.Len() == 0 {
-			b.WriteString("INSERT INTO mdl_logstore_standard_log (id, eventname, component, action, target, contextlevel, contextinstanceid, userid, courseid, relateduserid, anonymous, other, timecreated) VALUES ")
-		} else {
-			b.WriteString(",")
-		}
-		user := 2 + i%10
-		ev, level, inst, anon := `\\mod_page\\event\\course_module_viewed`, 70, 21, 0
-		switch {
-		case i%2 == 0:
-			ev, level, inst = `\\core\\event\\course_viewed`, 50, 2
-		}
-		switch i {
-		case 3:
-			user = 999 // deleted user
-		case 5:
-			user = 1 // guest
-		case 7:
-			anon = 1
-		case 9:
-			ev = `\\local_custom\\event\\something_happened`
-		}
-		fmt.Fprintf(&b, "(%d, '%s', 'x', 'viewed', 'x', %d, %d, %d, 2, NULL, %d, 'N;', %d)", i, ev, level, inst, user, anon, 1700000000+i)
-		if i%1000 == 0 {
-			flush()
-		}
-	}
-	flush()
 }
 
 func TestSyncEdgeCasesAndResume(t *testing.T) {

@@ -7,7 +7,8 @@ import (
 
 // newAdmin wires the admin operations to the database.
 func newAdmin(db *store.DB, baseURL string, auth *lrs.Authenticator) *lrs.Admin {
-	a := &lrs.Admin{Credentials: db, Statements: db, BaseURL: baseURL}
+	a := &lrs.Admin{Credentials: db, Statements: db, BaseURL: baseURL, Tenants: db, Persons: db}
+	a.Eraser, a.Exporter = db, db
 	if auth != nil {
 		a.Forget = auth.Forget
 	}

@@ -81,7 +81,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintln(stdout, "bridge", bridgeVersion())
 		},
 	}
-	root.AddCommand(serve, migrate, versionCmd, rulesCmd(load, stdout), forwardCmd(load, stdout), personalCmd(load, stdout))
+	root.AddCommand(serve, migrate, versionCmd, rulesCmd(load, stdout), forwardCmd(load, stdout), personalCmd(load, stdout), moodleCmd(load, stdout))
 	root.AddCommand(dataCmds(load, stdout, tenantCmds(load, stdout))...)
 	root.SetContext(context.Background())
 	return root

@@ -223,6 +223,9 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		}
 	}
 
+	for _, m := range cfg.Moodle.Sources {
+		fmt.Fprintf(out, "  moodle:        %s (%s) every %q\n", m.Name, m.WWWRoot, m.Schedule)
+	}
 	if len(cfg.Rules) > 0 {
 		fmt.Fprintf(out, "  forwarding:    %d rules, targets: %s\n", len(cfg.Rules), strings.Join(targetNames(cfg), ", "))
 	}
@@ -242,6 +245,11 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 
 	stopRetention := startRetention(ctx, cfg, db, log)
 	defer stopRetention()
+	stopMoodle, err := startMoodle(ctx, cfg, db, svc, baseURL, log, reg)
+	if err != nil {
+		return err
+	}
+	defer stopMoodle()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
