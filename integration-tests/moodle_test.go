@@ -51,7 +51,7 @@ func TestMoodleBackfillKilledAndResumed(t *testing.T) {
 	bridgeDSN := testmysql.New(t)
 	mdb := openMySQL(t, moodleDSN)
 	const rows = 30000
-	if err := moodletest.Site(mdb, rows); err != nil {
+	if err := moodletest.Site(mdb, rows, false); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -109,7 +109,7 @@ func TestMoodleBackfillKilledAndResumed(t *testing.T) {
 
 	// The server syncs new rows on the source's schedule.
 	p := startBridge(t, dir, nil, "serve", "--config", cfg)
-	if err := moodletest.AppendLog(mdb, rows+1, rows+10); err != nil {
+	if err := moodletest.AppendLog(mdb, rows+1, rows+10, false); err != nil {
 		t.Fatal(err)
 	}
 	c := &client{t: t, endpoint: p.endpoint, user: "admin", secret: "admin-secret-0123456789", version: "2.0.0"}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/xapibridge/bridge/internal/moodletest"
 	"github.com/xapibridge/bridge/internal/testmysql"
+	"github.com/xapibridge/bridge/internal/testpg"
 	"github.com/xapibridge/bridge/lrs"
 )
 
@@ -68,7 +69,7 @@ func (m *memSink) SyncCursor(_ context.Context, source string) (*lrs.Checkpoint,
 }
 
 // moodleDB creates a fresh MariaDB database for a Moodle test.
-func moodleDB(t *testing.T) *sql.DB {
+func moodleDB(t testing.TB) *sql.DB {
 	t.Helper()
 	dsn := testmysql.New(t)
 	cfg, _ := mysql.ParseDSN(dsn)
@@ -80,7 +81,7 @@ func moodleDB(t *testing.T) *sql.DB {
 	return db
 }
 
-func execFile(t *testing.T, db *sql.DB, ddl string) {
+func execFile(t testing.TB, db *sql.DB, ddl string) {
 	t.Helper()
 	if _, err := db.Exec(ddl); err != nil {
 		t.Fatalf("loading schema: %v", err)
@@ -217,7 +218,7 @@ func TestSharedFixturesMariaDB(t *testing.T) {
 
 func seedSite(t *testing.T, db *sql.DB, n int) {
 	t.Helper()
-	if err := moodletest.Site(db, n); err != nil {
+	if err := moodletest.Site(db, n, false); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -348,4 +349,36 @@ func inferredTable(table string, fixtures []fixture) string {
 		defs = append(defs, "`"+c+"` "+cols[c])
 	}
 	return "CREATE TABLE mdl_" + table + " (" + strings.Join(defs, ", ") + ", PRIMARY KEY (id))"
+}
+
+// TestSyncPostgres: the same site on a PostgreSQL Moodle database gives the
+// same statements (ids included) as on MariaDB.
+func TestSyncPostgres(t *testing.T) {
+	pg, err := sql.Open("pgx", testpg.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	if err := moodletest.Site(pg, 120, true); err != nil {
+		t.Fatal(err)
+	}
+	my := moodleDB(t)
+	seedSite(t, my, 120)
+	opts := Options{WWWRoot: "https://moodle.example.org"}
+	pgSink, mySink := newMemSink(), newMemSink()
+	st, err := (&Syncer{Sink: pgSink, Source: &Source{Name: "pg", DB: pg, Dialect: Postgres, BatchSize: 50, Options: opts}}).Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Syncer{Sink: mySink, Source: &Source{Name: "my", DB: my, Dialect: MySQL, BatchSize: 50, Options: opts}}).Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(pgSink.stmts) != 116 || st.Cursor != 120 {
+		t.Fatalf("postgres: %d statements, cursor %d (skipped %v)", len(pgSink.stmts), st.Cursor, st.Skipped)
+	}
+	for id, s := range mySink.stmts {
+		if !reflect.DeepEqual(normalise(s), normalise(pgSink.stmts[id])) {
+			t.Fatalf("statement %s differs between MariaDB and PostgreSQL:\n%v\n%v", id, s, pgSink.stmts[id])
+		}
+	}
 }

@@ -16,8 +16,7 @@ var Schema string
 // rows alternating page views and course views by users 2..11, plus edge
 // cases at fixed ids: 3 a deleted user, 5 the guest, 7 an anonymous event,
 // 9 an event no mapper knows. So n rows yield n-4 statements (n >= 9).
-// ph is the placeholder style: "?" for MySQL, "$" for PostgreSQL.
-func Site(db *sql.DB, n int) error {
+func Site(db *sql.DB, n int, postgres bool) error {
 	for _, stmt := range strings.Split(stripComments(Schema), ";") {
 		if strings.TrimSpace(stmt) == "" {
 			continue
@@ -42,11 +41,20 @@ func Site(db *sql.DB, n int) error {
 			return err
 		}
 	}
-	return AppendLog(db, 1, n)
+	return AppendLog(db, 1, n, postgres)
+}
+
+// lit quotes s as an SQL literal: MySQL needs backslashes doubled,
+// PostgreSQL (standard conforming strings) must not have them doubled.
+func lit(s string, postgres bool) string {
+	if !postgres {
+		s = strings.ReplaceAll(s, `\`, `\\`)
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
 // AppendLog adds log rows from id first to last (see Site for their shape).
-func AppendLog(db *sql.DB, first, last int) error {
+func AppendLog(db *sql.DB, first, last int, postgres bool) error {
 	var b strings.Builder
 	flush := func() error {
 		if b.Len() == 0 {
@@ -77,7 +85,7 @@ func AppendLog(db *sql.DB, first, last int) error {
 		case 9:
 			ev = `\local_custom\event\something_happened`
 		}
-		fmt.Fprintf(&b, "(%d, '%s', 'x', 'viewed', 'x', %d, %d, %d, 2, NULL, %d, 'N;', %d)", i, strings.ReplaceAll(ev, `\`, `\\`), level, inst, user, anon, 1700000000+i)
+		fmt.Fprintf(&b, "(%d, %s, 'x', 'viewed', 'x', %d, %d, %d, 2, NULL, %d, 'N;', %d)", i, lit(ev, postgres), level, inst, user, anon, 1700000000+i)
 		if i%2000 == 0 {
 			if err := flush(); err != nil {
 				return err
