@@ -64,6 +64,12 @@ func feedbackResponseSubmitted(c *Ctx, ev Row) ([]Statement, error) {
 		if def == nil {
 			continue // an item type the plugin does not map
 		}
+		// A NULL value, or a choice out of range (PHP reads it as null),
+		// would be "response": null, invalid xAPI: the bridge leaves the
+		// response out (the extensions keep their null).
+		if result["response"] == nil {
+			delete(result, "response")
+		}
 		out = append(out, Statement{
 			"actor": assessClone(actor),
 			"verb":  assessClone(quizAnswered),

@@ -336,6 +336,12 @@ func (c *Ctx) quizQuestionAnswered(qa, q Row, lang string) (map[string]any, map[
 	if err != nil {
 		return nil, nil, err
 	}
+	// The plugin sends the NULL response summary of an unanswered
+	// shortanswer or numerical question as "response": null, invalid
+	// xAPI; the bridge leaves the response out.
+	if result["response"] == nil {
+		delete(result, "response")
+	}
 	return map[string]any{"objectType": "Activity", "definition": def}, result, nil
 }
 

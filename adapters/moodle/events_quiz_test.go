@@ -331,3 +331,57 @@ func TestAssessPHPConversions(t *testing.T) {
 		}
 	}
 }
+
+// TestAssessNullResponses: NULL answers and out-of-range choices, which
+// the plugin sends as "response": null, give valid statements.
+func TestAssessNullResponses(t *testing.T) {
+	t.Run("quiz", func(t *testing.T) {
+		repo := quizTestRepo(
+			Row{"id": int64(20), "name": "Q1", "qtype": "shortanswer", "questiontext": "Name?", "_response": nil},
+			Row{"id": int64(21), "name": "Q2", "qtype": "numerical", "questiontext": "n?", "_response": nil},
+			Row{"id": int64(22), "name": "Q3", "qtype": "multichoice", "questiontext": "Pick", "_response": nil, "_right": "a"},
+			Row{"id": int64(23), "name": "Q4", "qtype": "gapselect", "questiontext": "Gap", "_response": nil},
+		)
+		repo["question_answers"] = []Row{{"id": int64(1), "question": int64(21), "answer": "4", "fraction": 1.0},
+			{"id": int64(2), "question": int64(22), "answer": "a", "fraction": 1.0}}
+		stmts, err := NewCtx(Options{WWWRoot: "https://m.example.org"}, repo).Map(quizEvent("attempt_submitted", nil))
+		if err != nil || len(stmts) != 5 {
+			t.Fatalf("got %d statements, %v", len(stmts), err)
+		}
+		for _, s := range stmts[1:3] {
+			if _, ok := s["result"].(map[string]any)["response"]; ok {
+				t.Errorf("response of an unanswered question: %v", s["result"])
+			}
+		}
+		quizValid(t, stmts)
+	})
+	t.Run("feedback", func(t *testing.T) {
+		repo := quizTestRepo()
+		repo["modules"] = []Row{{"id": int64(1), "name": "feedback"}}
+		repo["feedback"] = []Row{{"id": int64(3), "name": "Course feedback"}}
+		repo["feedback_completed"] = []Row{{"id": int64(6), "feedback": int64(3), "anonymous_response": int64(2)}}
+		repo["feedback_item"] = []Row{
+			{"id": int64(1), "feedback": int64(3), "name": "Pick", "typ": "multichoice", "presentation": "r>>>>>a\n|b"},
+			{"id": int64(2), "feedback": int64(3), "name": "Rate", "typ": "multichoicerated", "presentation": "r>>>>>0####bad|1####good"},
+			{"id": int64(3), "feedback": int64(3), "name": "Count", "typ": "numeric", "presentation": "1|10"},
+			{"id": int64(4), "feedback": int64(3), "name": "Say", "typ": "textarea"},
+			{"id": int64(5), "feedback": int64(3), "name": "Info", "typ": "info"},
+		}
+		repo["feedback_value"] = []Row{
+			{"id": int64(1), "completed": int64(6), "item": int64(1), "value": "5"},
+			{"id": int64(2), "completed": int64(6), "item": int64(2), "value": ""},
+			{"id": int64(3), "completed": int64(6), "item": int64(3), "value": "7"},
+			{"id": int64(4), "completed": int64(6), "item": int64(4), "value": nil},
+			{"id": int64(5), "completed": int64(6), "item": int64(5), "value": "x"},
+		}
+		ev := quizEvent("", Row{"eventname": `\mod_feedback\event\response_submitted`, "objectid": int64(6), "relateduserid": nil})
+		stmts, err := NewCtx(Options{WWWRoot: "https://m.example.org"}, repo).Map(ev)
+		if err != nil || len(stmts) != 5 { // submitted + 4 mapped items (info is not)
+			t.Fatalf("got %d statements, %v", len(stmts), err)
+		}
+		if r := stmts[3]["result"].(map[string]any); r["response"] != "7" || quizNum(r["extensions"].(map[string]any)["http://learninglocker.net/xapi/cmi/numeric/response"]) != 7 {
+			t.Errorf("numeric result %v", r)
+		}
+		quizValid(t, stmts)
+	})
+}

@@ -191,3 +191,31 @@ func TestSharedFixtures(t *testing.T) {
 	sort.Strings(unmapped)
 	t.Logf("%d of %d fixtures mapped and passing; %d not mapped yet: %s", passed, len(fixtures), len(unmapped), strings.Join(unmapped, ", "))
 }
+
+// TestAllPluginEventsMapped: every event logstore_xapi v5 maps has a
+// mapper here, plus the high-volume events it misses.
+func TestAllPluginEventsMapped(t *testing.T) {
+	b, err := os.ReadFile("testdata/logstore_xapi_events.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		n++
+		if !Mapped(l) {
+			t.Errorf("no mapper for %s", l)
+		}
+	}
+	if n != 137 {
+		t.Errorf("the list has %d events, want logstore_xapi's 137", n)
+	}
+	for _, extra := range []string{`\core\event\dashboard_viewed`, `\core\event\user_graded`, `\mod_assign\event\submission_status_viewed`} {
+		if !Mapped(extra) {
+			t.Errorf("no mapper for %s", extra)
+		}
+	}
+}

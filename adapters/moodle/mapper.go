@@ -65,6 +65,10 @@ type Mapper func(c *Ctx, ev Row) ([]Statement, error)
 
 var mappers = map[string]Mapper{}
 
+// anonymisedEvents are mapped even when the log marks them anonymous,
+// because their mapper does not reveal the user.
+var anonymisedEvents = map[string]bool{`\mod_feedback\event\response_submitted`: true}
+
 // register adds the mapper of an event name such as \core\event\course_viewed.
 func register(eventname string, m Mapper) {
 	if _, dup := mappers[eventname]; dup {
@@ -115,7 +119,10 @@ func (c *Ctx) Map(ev Row) ([]Statement, error) {
 	if !ok {
 		return nil, skip("event %s is not mapped", name)
 	}
-	if ev.Int("anonymous") == 1 {
+	// Anonymous events name their user in the log; sending them would undo
+	// the anonymity, so they are skipped, except where the mapper itself
+	// anonymises the actor (anonymous feedback, as logstore_xapi does).
+	if ev.Int("anonymous") == 1 && !anonymisedEvents[name] {
 		return nil, skip("anonymous event")
 	}
 	c.EventFunction = `\src\transformer\events` + strings.TrimPrefix(strings.Replace(name, `\event\`, `\`, 1), "")
