@@ -100,6 +100,14 @@ func TestMoodleBackfillKilledAndResumed(t *testing.T) {
 		t.Fatalf("%d statements but %d distinct ids", stored, distinct)
 	}
 
+	// Each Moodle user became one person with their three identities.
+	var persons, agents int64
+	bdb.QueryRow("SELECT COUNT(*) FROM persons").Scan(&persons)
+	bdb.QueryRow("SELECT COUNT(*) FROM person_agents").Scan(&agents)
+	if persons != 10 || agents != 30 {
+		t.Errorf("%d persons with %d agents, want 10 with 30 (user id, username, email)", persons, agents)
+	}
+
 	out, code = runBridge(t, dir, nil, "moodle", "status", "--config", cfg)
 	for _, want := range []string{"cursor", "30000 of 30000 (0 behind)", "missing user record", "guest user", "anonymous event", "is not mapped"} {
 		if code != 0 || !strings.Contains(out, want) {

@@ -42,6 +42,9 @@ type Source struct {
 	Logger                        *slog.Logger
 	// Authority is the agent written as the statements' authority.
 	Authority map[string]any
+	// Persons, when set, groups each Moodle user's identities (account by
+	// id, account by username, email) into one person of the store.
+	Persons lrs.PersonStore
 }
 
 // Status is what a source reports (stored with its cursor).
@@ -76,6 +79,8 @@ type Progress func(done, total int64)
 type Syncer struct {
 	Source *Source
 	Sink   Sink
+
+	attached map[int64]bool // users attached to persons in this run
 }
 
 func (s *Syncer) log() *slog.Logger {
@@ -175,6 +180,7 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 			return st, s.fail(ctx, st, fmt.Errorf("storing statements: %w", err))
 		}
 		st.Statements += int64(n)
+		s.attachPersons(ctx, repo, rows)
 		for _, r := range rejected {
 			st.Skipped["invalid statement: "+firstWords(r.Reason)]++
 		}
@@ -278,4 +284,57 @@ func (s *Syncer) saveStatus(ctx context.Context, st *Status) error {
 	_, _, err := s.Sink.StoreFromSource(ctx, &lrs.Principal{StoreID: s.Source.StoreID}, nil,
 		&lrs.Checkpoint{Source: s.Source.Name, Position: st.Cursor, Status: status})
 	return err
+}
+
+// attachPersons makes each user of a batch a person of the store, once per
+// run, with every identity the bridge (or logstore_xapi) may have used for
+// them. Failures are logged: personas must not hold back the sync.
+func (s *Syncer) attachPersons(ctx context.Context, repo Repo, rows []Row) {
+	src := s.Source
+	if src.Persons == nil {
+		return
+	}
+	if s.attached == nil {
+		s.attached = map[int64]bool{}
+	}
+	for _, ev := range rows {
+		for _, id := range []int64{ev.Int("userid"), ev.Int("relateduserid")} {
+			if id <= 0 || s.attached[id] {
+				continue
+			}
+			s.attached[id] = true
+			u, err := ReadRecordByID(repo, "user", id)
+			if err != nil || u.Str("username") == "guest" {
+				continue
+			}
+			agents := []lrs.PersonAgent{
+				personAgent(map[string]any{"account": map[string]any{"homePage": src.Options.WWWRoot, "name": u.Str("id")}}),
+			}
+			if name := u.Str("username"); name != "" {
+				home := src.Options.AccountHomePage
+				if home == "" {
+					home = src.Options.WWWRoot
+				}
+				agents = append(agents, personAgent(map[string]any{"account": map[string]any{"homePage": home, "name": name}}))
+			}
+			if email := u.Str("email"); email != "" && strings.Contains(email, "@") {
+				agents = append(agents, personAgent(map[string]any{"mbox": "mailto:" + email}))
+			}
+			if _, err := src.Persons.AttachAgents(ctx, src.StoreID, FullName(u), agents); err != nil {
+				s.log().Warn("could not attach a Moodle user to a person", "source", src.Name, "user", id, "error", err)
+			}
+		}
+	}
+}
+
+func personAgent(a map[string]any) lrs.PersonAgent {
+	a["objectType"] = "Agent"
+	b, _ := json.Marshal(a)
+	key := ""
+	if acc, ok := a["account"].(map[string]any); ok {
+		key = "account::" + fmt.Sprint(acc["homePage"]) + "::" + fmt.Sprint(acc["name"])
+	} else {
+		key = "mbox::" + fmt.Sprint(a["mbox"])
+	}
+	return lrs.PersonAgent{Key: key, Agent: b}
 }

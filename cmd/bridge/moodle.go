@@ -87,6 +87,7 @@ func openMoodle(ctx context.Context, sc config.MoodleSource, db *store.DB, svc *
 		Courses: sc.Courses.Include, ExcludeCourses: sc.Courses.Exclude,
 		Categories: sc.Categories.Include, ExcludeCategories: sc.Categories.Exclude,
 		Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": baseURL, "name": "moodle:" + sc.Name}},
+		Persons:   db,
 		Options: moodle.Options{WWWRoot: sc.WWWRoot, AccountHomePage: sc.AccountHomePage, Identity: identity,
 			SendNames: sc.SendNamesEnabled(), Platform: sc.Platform, MoodleRelease: release,
 			SendResponseChoices: sc.ResponseChoices, SendShortCourseID: sc.ShortCourseID, SendIDNumbers: sc.IDNumbers,
