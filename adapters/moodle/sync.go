@@ -154,56 +154,105 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	p := &lrs.Principal{Key: "moodle:" + src.Name, StoreID: src.StoreID, Scopes: []string{lrs.ScopeStatementsWrite},
 		Authority: src.Authority}
 	q := s.rebind("SELECT * FROM " + s.table("logstore_standard_log") + " WHERE id > ? ORDER BY id LIMIT ?")
-	for ctx.Err() == nil {
-		repo.ctx = ctx
-		rows, err := repo.query(q, st.Cursor, src.BatchSize)
-		if err != nil {
-			return st, s.fail(ctx, st, fmt.Errorf("reading the log: %w", err))
+	// Reading and mapping the next batch overlaps with storing this one:
+	// a producer reads, prefetches and maps; the loop below stores batches
+	// in log order, each with its cursor.
+	pctx, stopProducer := context.WithCancel(ctx)
+	defer stopProducer()
+	batches := make(chan mappedBatch, 1)
+	go s.produce(pctx, repo, q, st.Cursor, batches)
+	for b := range batches {
+		if b.err != nil {
+			return st, s.fail(ctx, st, b.err)
 		}
-		if len(rows) == 0 {
-			break
-		}
-		if err := repo.PrefetchEvents(rows); err != nil {
-			return st, s.fail(ctx, st, err)
-		}
-		stmts := s.mapBatch(repo, rows, st)
 		prev := st.Cursor
-		st.Cursor = rows[len(rows)-1].Int("id")
-		st.RowsRead += int64(len(rows))
+		st.Cursor = b.last
+		st.RowsRead += int64(b.rows)
 		st.Latest = max(st.Latest, st.Cursor)
+		for reason, n := range b.skipped {
+			st.Skipped[reason] += n
+		}
 		status, _ := json.Marshal(st)
-		n, rejected, err := s.Sink.StoreFromSource(ctx, p, stmts, &lrs.Checkpoint{Source: src.Name, Position: st.Cursor, Status: status})
+		n, rejected, err := s.Sink.StoreFromSource(ctx, p, b.stmts, &lrs.Checkpoint{Source: src.Name, Position: st.Cursor, Status: status})
 		if err != nil {
 			// The cursor did not move: the batch is read again next run.
 			st.Cursor = prev
-			st.RowsRead -= int64(len(rows))
+			st.RowsRead -= int64(b.rows)
+			for reason, n := range b.skipped {
+				st.Skipped[reason] -= n
+			}
 			return st, s.fail(ctx, st, fmt.Errorf("storing statements: %w", err))
 		}
 		st.Statements += int64(n)
-		s.attachPersons(ctx, repo, rows)
 		for _, r := range rejected {
 			st.Skipped["invalid statement: "+firstWords(r.Reason)]++
 		}
 		if progress != nil {
 			progress(min(st.Cursor-start, total), total)
 		}
-		if len(rows) < src.BatchSize {
-			break
-		}
+	}
+	if ctx.Err() != nil {
+		return st, s.saveStatus(context.WithoutCancel(ctx), st)
 	}
 	st.LastRunEnd = time.Now().UTC()
 	st.LastError = ""
 	return st, s.saveStatus(ctx, st)
 }
 
+// mappedBatch is a batch of log rows read and mapped, ready to store.
+type mappedBatch struct {
+	stmts   []map[string]any
+	last    int64 // id of the batch's last log row
+	rows    int
+	skipped map[string]int64
+	err     error
+}
+
+// produce reads the log from cursor on, batch by batch, and sends each
+// batch mapped; it closes out when the log is exhausted, on an error (sent
+// as the last batch) or when ctx ends.
+func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor int64, out chan<- mappedBatch) {
+	defer close(out)
+	send := func(b mappedBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for ctx.Err() == nil {
+		repo.ctx = ctx
+		rows, err := repo.query(q, cursor, s.Source.BatchSize)
+		if err != nil {
+			send(mappedBatch{err: fmt.Errorf("reading the log: %w", err)})
+			return
+		}
+		if len(rows) == 0 {
+			return
+		}
+		if err := repo.PrefetchEvents(rows); err != nil {
+			send(mappedBatch{err: err})
+			return
+		}
+		b := mappedBatch{rows: len(rows), last: rows[len(rows)-1].Int("id"), skipped: map[string]int64{}}
+		b.stmts = s.mapBatch(repo, rows, b.skipped)
+		s.attachPersons(ctx, repo, rows)
+		cursor = b.last
+		if !send(b) || len(rows) < s.Source.BatchSize {
+			return
+		}
+	}
+}
+
 // mapBatch maps log rows to statements with deterministic ids, counting
 // what it skips and why.
-func (s *Syncer) mapBatch(repo Repo, rows []Row, st *Status) []map[string]any {
+func (s *Syncer) mapBatch(repo Repo, rows []Row, skipped map[string]int64) []map[string]any {
 	src := s.Source
 	var out []map[string]any
 	for _, ev := range rows {
 		if reason := s.filtered(repo, ev); reason != "" {
-			st.Skipped[reason]++
+			skipped[reason]++
 			continue
 		}
 		c := NewCtx(src.Options, repo)
@@ -212,13 +261,13 @@ func (s *Syncer) mapBatch(repo Repo, rows []Row, st *Status) []map[string]any {
 		var missing *MissingError
 		switch {
 		case errors.As(err, &skipErr):
-			st.Skipped[skipErr.Reason]++
+			skipped[skipErr.Reason]++
 			continue
 		case errors.As(err, &missing):
-			st.Skipped["missing "+missing.Table+" record"]++
+			skipped["missing "+missing.Table+" record"]++
 			continue
 		case err != nil:
-			st.Skipped["mapping error: "+firstWords(err.Error())]++
+			skipped["mapping error: "+firstWords(err.Error())]++
 			s.log().Warn("moodle event could not be mapped", "source", src.Name, "log_id", ev.Int("id"),
 				"event", ev.Str("eventname"), "error", err)
 			continue
