@@ -10,7 +10,6 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/xapibridge/bridge/config"
-	"github.com/xapibridge/bridge/lrs/httpapi"
 	"github.com/xapibridge/bridge/lrs/store"
 )
 
@@ -20,11 +19,9 @@ const retentionSchedule = "@hourly"
 
 // startRetention schedules the archiving of statements past their store's
 // retention into <data_dir>/archive; the returned func stops it (waiting
-// for a run in progress). It also points POST /api/v1/retention/run at the
-// same folder.
+// for a run in progress).
 func startRetention(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger) func() {
 	dir := archiveDirOf(cfg)
-	httpapi.SetRetentionArchiveDir(dir)
 	a := newAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil)
 	rctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex // one run at a time

@@ -200,7 +200,7 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	api := &httpapi.Server{Service: svc, Documents: &lrs.Documents{Store: db}, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes,
 		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion), CORSOrigins: cfg.XAPI.CORSOrigins,
 		Registry: reg, AdminTokens: cfg.Admin.Tokens, Forwarding: fwd.admin,
-		Admin: newAdmin(db, baseURL, auth)}
+		Admin: newAdmin(db, baseURL, auth), ArchiveDir: archiveDirOf(cfg)}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	endpoint := baseURL + httpapi.PrefixXAPI

@@ -8,27 +8,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/xapibridge/bridge/lrs"
 )
-
-// retentionArchiveDir is where POST /api/v1/retention/run writes archives;
-// empty turns the endpoint off. The serve command sets it (one process,
-// one data folder).
-var retentionArchiveDir atomic.Value
-
-// SetRetentionArchiveDir sets the folder POST /api/v1/retention/run
-// archives statements into.
-func SetRetentionArchiveDir(dir string) { retentionArchiveDir.Store(dir) }
-
-func archiveDir() string {
-	s, _ := retentionArchiveDir.Load().(string)
-	return s
-}
 
 // dataRoutes registers export, erasure and retention.
 func (s *Server) dataRoutes(g *gin.RouterGroup) {
@@ -235,7 +220,7 @@ func (s *Server) adminErasures(c *gin.Context) {
 }
 
 func (s *Server) adminRetentionRun(c *gin.Context) {
-	dir := archiveDir()
+	dir := s.ArchiveDir
 	if dir == "" {
 		s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "retention is not configured on this server"))
 		return

@@ -44,6 +44,9 @@ type Server struct {
 	AdminTokens []string
 	// Admin manages organisations, stores, credentials and persons.
 	Admin *lrs.Admin
+	// ArchiveDir is where POST /api/v1/retention/run archives statements;
+	// empty turns that endpoint off.
+	ArchiveDir string
 	// Forwarding manages forwarding through the admin API; may be nil.
 	Forwarding *dispatch.Admin
 	// Documents serves the document, Activities and Agents resources.

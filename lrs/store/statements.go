@@ -471,76 +471,13 @@ func (db *DB) GetStatement(ctx context.Context, storeID int64, id string) (*lrs.
 // QueryStatements implements lrs.StatementStore. It pages by primary key
 // (keyset), never by OFFSET, so page 20 costs what page 1 costs.
 func (db *DB) QueryStatements(ctx context.Context, storeID int64, q lrs.Query) ([]lrs.StoredStatement, bool, error) {
-	type filter struct {
-		kind int
-		key  string
-	}
-	var filters []filter
-	if q.Registration != "" {
-		filters = append(filters, filter{kindRegistration, strings.ToLower(q.Registration)})
-	}
-	if q.Agent != "" {
-		k := kindAgent
-		if q.RelatedAgents {
-			k = kindRelatedAgent
-		}
-		filters = append(filters, filter{k, q.Agent})
-	}
-	if q.Activity != "" {
-		k := kindActivity
-		if q.RelatedActivities {
-			k = kindRelatedActivity
-		}
-		filters = append(filters, filter{k, q.Activity})
-	}
-	if q.Verb != "" {
-		filters = append(filters, filter{kindVerb, q.Verb})
-	}
-	if q.AuthorityKey != "" {
-		filters = append(filters, filter{kindAuthority, q.AuthorityKey})
-	}
-	agentsKind := kindAgent
-	if q.RelatedAgents {
-		agentsKind = kindRelatedAgent
-	}
-
-	var sb strings.Builder
-	var args []any
+	from, where, args, pkCol := db.statementFilter(storeID, q, false)
 	order, cmp := "DESC", "<"
 	if q.Ascending {
 		order, cmp = "ASC", ">"
 	}
-	pkCol := "s.pk"
-	sb.WriteString("SELECT s.pk, s.id, s.stored_us, s.body FROM ")
-	if len(filters) > 0 {
-		pkCol = "i0.stmt_pk"
-		sb.WriteString("statement_index i0 JOIN statements s ON s.pk = i0.stmt_pk WHERE i0.store_id = ? AND i0.kind = ? AND i0.hash = ?")
-		args = append(args, storeID, filters[0].kind, keyHash(filters[0].key))
-		for _, f := range filters[1:] {
-			sb.WriteString(" AND EXISTS (SELECT 1 FROM statement_index x WHERE x.store_id = ? AND x.kind = ? AND x.hash = ? AND x.stmt_pk = s.pk)")
-			args = append(args, storeID, f.kind, keyHash(f.key))
-		}
-		sb.WriteString(" AND s.voided = 0")
-	} else {
-		sb.WriteString("statements s WHERE s.store_id = ? AND s.voided = 0")
-		args = append(args, storeID)
-	}
-	if len(q.Agents) > 0 {
-		sb.WriteString(" AND EXISTS (SELECT 1 FROM statement_index y WHERE y.store_id = ? AND y.kind = ? AND y.hash IN " +
-			inList(len(q.Agents)) + " AND y.stmt_pk = s.pk)")
-		args = append(args, storeID, agentsKind)
-		for _, a := range q.Agents {
-			args = append(args, keyHash(a))
-		}
-	}
-	if q.Since != nil {
-		sb.WriteString(" AND s.stored_us > ?")
-		args = append(args, q.Since.UnixMicro())
-	}
-	if q.Until != nil {
-		sb.WriteString(" AND s.stored_us <= ?")
-		args = append(args, q.Until.UnixMicro())
-	}
+	var sb strings.Builder
+	sb.WriteString("SELECT s.pk, s.id, s.stored_us, s.body FROM " + from + " WHERE " + where)
 	if q.After > 0 {
 		sb.WriteString(" AND " + pkCol + " " + cmp + " ?")
 		args = append(args, q.After)
