@@ -34,6 +34,8 @@ database:
 credentials:
   - key: admin
     secret: admin-secret-0123456789
+admin:
+  tokens: [moodle-admin-token-0123456789]
 moodle:
   sources:
     - name: site
@@ -132,6 +134,18 @@ func TestMoodleBackfillKilledAndResumed(t *testing.T) {
 	bdb.QueryRow("SELECT COUNT(*) FROM statements").Scan(&stored)
 	if stored != rows+10-4 {
 		t.Errorf("after scheduled sync: %d statements, want %d", stored, rows+10-4)
+	}
+	var srcs struct {
+		Sources []struct {
+			Name    string
+			Cursor  int64
+			Behind  int64
+			Skipped map[string]int64
+		}
+	}
+	c.expect(200, "GET", p.base+"/api/v1/moodle/sources", nil, "Authorization", "Bearer moodle-admin-token-0123456789").JSON(t, &srcs)
+	if len(srcs.Sources) != 1 || srcs.Sources[0].Name != "site" || srcs.Sources[0].Cursor != rows+10 || srcs.Sources[0].Skipped["guest user"] != 1 {
+		t.Errorf("admin API moodle status: %+v", srcs)
 	}
 	metrics := string(c.expect(200, "GET", p.base+"/metrics", nil).Body)
 	if !strings.Contains(metrics, `bridge_moodle_cursor{source="site"} 30010`) {

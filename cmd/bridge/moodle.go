@@ -142,11 +142,20 @@ func (m *moodleMetrics) observe(name string, st *moodle.Status, err error) {
 	m.failing.WithLabelValues(name).Set(failed)
 }
 
+// sourceStatus is a source's status in the admin API.
+type sourceStatus struct {
+	Name    string `json:"name"`
+	WWWRoot string `json:"wwwroot"`
+	Behind  int64  `json:"behind"`
+	*moodle.Status
+}
+
 // startMoodle runs every source on its schedule until the returned stop is
-// called (stop waits for running syncs to finish their batch).
-func startMoodle(ctx context.Context, cfg *config.Config, db *store.DB, svc *lrs.Service, baseURL string, log *slog.Logger, reg prometheus.Registerer) (func(), error) {
+// called (stop waits for running syncs to finish their batch). status
+// reports every source for the admin API.
+func startMoodle(ctx context.Context, cfg *config.Config, db *store.DB, svc *lrs.Service, baseURL string, log *slog.Logger, reg prometheus.Registerer) (stop func(), status func(context.Context) (any, error), err error) {
 	if len(cfg.Moodle.Sources) == 0 {
-		return func() {}, nil
+		return func() {}, nil, nil
 	}
 	metrics := newMoodleMetrics(reg)
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -156,7 +165,7 @@ func startMoodle(ctx context.Context, cfg *config.Config, db *store.DB, svc *lrs
 		s, err := openMoodle(ctx, sc, db, svc, baseURL, log)
 		if err != nil {
 			cancel()
-			return nil, err
+			return nil, nil, err
 		}
 		syncers = append(syncers, s)
 		var mu sync.Mutex
@@ -178,18 +187,29 @@ func startMoodle(ctx context.Context, cfg *config.Config, db *store.DB, svc *lrs
 		}
 		if _, err := c.AddFunc(sc.Schedule, job); err != nil {
 			cancel()
-			return nil, fmt.Errorf("moodle.sources: %s: schedule: %w", sc.Name, err)
+			return nil, nil, fmt.Errorf("moodle.sources: %s: schedule: %w", sc.Name, err)
 		}
 		if st, err := s.Status(ctx); err == nil {
 			metrics.observe(sc.Name, st, nil)
 		}
 	}
 	c.Start()
+	status = func(ctx context.Context) (any, error) {
+		out := make([]sourceStatus, 0, len(syncers))
+		for _, s := range syncers {
+			st, err := s.Status(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sourceStatus{Name: s.Source.Name, WWWRoot: s.Source.Options.WWWRoot, Behind: st.Behind(), Status: st})
+		}
+		return out, nil
+	}
 	return func() {
 		cancel()
 		<-c.Stop().Done()
 		for _, s := range syncers {
 			s.Source.DB.Close()
 		}
-	}, nil
+	}, status, nil
 }

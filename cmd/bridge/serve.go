@@ -245,11 +245,12 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 
 	stopRetention := startRetention(ctx, cfg, db, log)
 	defer stopRetention()
-	stopMoodle, err := startMoodle(ctx, cfg, db, svc, baseURL, log, reg)
+	stopMoodle, moodleStatus, err := startMoodle(ctx, cfg, db, svc, baseURL, log, reg)
 	if err != nil {
 		return err
 	}
 	defer stopMoodle()
+	api.MoodleStatus = moodleStatus
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

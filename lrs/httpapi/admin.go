@@ -34,6 +34,20 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	f.DELETE("/personal-lrs", s.adminPersonalDelete)
 	s.tenantRoutes(g)
 	s.dataRoutes(g)
+	g.GET("/moodle/sources", s.adminMoodle)
+}
+
+func (s *Server) adminMoodle(c *gin.Context) {
+	if s.MoodleStatus == nil {
+		c.JSON(http.StatusOK, gin.H{"sources": []any{}})
+		return
+	}
+	st, err := s.MoodleStatus(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"sources": st})
 }
 
 func (s *Server) forwardingOn(c *gin.Context) {

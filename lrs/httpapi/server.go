@@ -44,6 +44,9 @@ type Server struct {
 	AdminTokens []string
 	// Admin manages organisations, stores, credentials and persons.
 	Admin *lrs.Admin
+	// MoodleStatus reports the Moodle sources' status for the admin API;
+	// nil when none are configured.
+	MoodleStatus func(context.Context) (any, error)
 	// ArchiveDir is where POST /api/v1/retention/run archives statements;
 	// empty turns that endpoint off.
 	ArchiveDir string
