@@ -3,9 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/xapibridge/bridge/lrs"
@@ -22,10 +24,32 @@ import (
 // definitions of the same Activity at the same moment may lose one side's
 // additions (the later write wins), which the specification permits (an LRS
 // may keep the latest definition rather than merging).
-func (db *DB) upsertActivities(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) error {
-	ids, acts := lrs.CollectActivities(stmts)
+//
+// Definitions this process has already merged are remembered (by a hash of
+// the incoming definition): merging the same definition again changes
+// nothing, so such activities cost no query. The returned entries are
+// remembered by the caller once the transaction commits.
+func (db *DB) upsertActivities(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) ([]seenActivity, error) {
+	all, acts := lrs.CollectActivities(stmts)
+	if len(all) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	var seen []seenActivity
+	for _, id := range all {
+		fp, err := lrs.EncodeJSON(acts[id])
+		if err != nil {
+			return nil, lrs.Internal(err, "encoding activity")
+		}
+		sa := seenActivity{key: activityKey(storeID, id), fp: sha256.Sum256(fp)}
+		if prev, ok := db.activitySeen.Get(sa.key); ok && prev == sa.fp {
+			continue
+		}
+		ids = append(ids, id)
+		seen = append(seen, sa)
+	}
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Lock order: by hash, the key order, so concurrent upserts of
 	// overlapping sets take row locks in the same order.
@@ -49,19 +73,19 @@ func (db *DB) upsertActivities(ctx context.Context, tx *sql.Tx, storeID int64, s
 		}
 		rows, err := tx.QueryContext(ctx, "SELECT id_hash, body FROM activities WHERE store_id = ? AND id_hash IN "+inList(len(part)), args...)
 		if err != nil {
-			return lrs.Internal(err, "reading activities")
+			return nil, lrs.Internal(err, "reading activities")
 		}
 		for rows.Next() {
 			var h, body []byte
 			if err := rows.Scan(&h, &body); err != nil {
 				rows.Close()
-				return lrs.Internal(err, "reading activities")
+				return nil, lrs.Internal(err, "reading activities")
 			}
 			existing[string(h)] = body
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return lrs.Internal(err, "reading activities")
+			return nil, lrs.Internal(err, "reading activities")
 		}
 	}
 
@@ -97,7 +121,7 @@ func (db *DB) upsertActivities(ctx context.Context, tx *sql.Tx, storeID int64, s
 		}
 		body, err := lrs.EncodeJSON(merged)
 		if err != nil {
-			return lrs.Internal(err, "encoding activity")
+			return nil, lrs.Internal(err, "encoding activity")
 		}
 		if had && bytes.Equal(body, old) {
 			continue
@@ -106,11 +130,26 @@ func (db *DB) upsertActivities(ctx context.Context, tx *sql.Tx, storeID int64, s
 		n++
 		if n == 200 {
 			if err := flush(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return flush()
+	return seen, flush()
+}
+
+// seenActivity is an incoming definition merged by a transaction.
+type seenActivity struct {
+	key string
+	fp  [32]byte
+}
+
+func activityKey(storeID int64, id string) string { return strconv.FormatInt(storeID, 10) + " " + id }
+
+// rememberActivities records definitions whose transaction committed.
+func (db *DB) rememberActivities(seen []seenActivity) {
+	for _, sa := range seen {
+		db.activitySeen.Add(sa.key, sa.fp)
+	}
 }
 
 // GetActivity implements lrs.DocumentStore.

@@ -223,7 +223,7 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 		for _, r := range indexRows(ns) {
 			rows = append(rows, storeID, r.kind, []byte(r.hash), pk)
 			nrows++
-			if nrows == 1000 {
+			if nrows == 4000 {
 				if err := flush(); err != nil {
 					return 0, lrs.Internal(err, "indexing statements")
 				}
@@ -233,7 +233,8 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 	if err := flush(); err != nil {
 		return 0, lrs.Internal(err, "indexing statements")
 	}
-	if err := db.upsertActivities(ctx, tx, storeID, fresh); err != nil {
+	seenActs, err := db.upsertActivities(ctx, tx, storeID, fresh)
+	if err != nil {
 		return 0, err
 	}
 
@@ -261,6 +262,7 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 	if err := tx.Commit(); err != nil {
 		return 0, lrs.Internal(err, "committing statements")
 	}
+	db.rememberActivities(seenActs)
 	return len(fresh), nil
 }
 

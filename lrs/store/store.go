@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+	lru "github.com/hashicorp/golang-lru/v2"
 	_ "modernc.org/sqlite" // registers driver "sqlite"
 
 	"github.com/xapibridge/bridge/lrs"
@@ -40,6 +41,9 @@ type DB struct {
 	w   *sql.DB // writes (one connection for SQLite, which has one writer)
 	r   *sql.DB // reads
 	dsn string
+	// activitySeen remembers activity definitions already merged (see
+	// upsertActivities).
+	activitySeen *lru.Cache[string, [32]byte]
 }
 
 // Options tune Open.
@@ -55,7 +59,8 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*DB, error) {
 	if !ok {
 		return nil, fmt.Errorf("database.driver: unknown driver %q (want sqlite or mysql)", driver)
 	}
-	db := &DB{d: d, dsn: dsn}
+	seen, _ := lru.New[string, [32]byte](100000)
+	db := &DB{d: d, dsn: dsn, activitySeen: seen}
 	switch driver {
 	case SQLite:
 		if dir := filepath.Dir(dsn); dir != "" {
