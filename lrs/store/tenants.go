@@ -239,6 +239,8 @@ func (db *DB) DeleteStore(ctx context.Context, id int64) error {
 	if id == 1 {
 		return lrs.Errorf(lrs.ECONFLICT, "store 1 is the default store (config credentials live there) and cannot be deleted")
 	}
+	// A store created later may reuse the id: forget what was merged here.
+	defer db.activitySeen.Purge()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
