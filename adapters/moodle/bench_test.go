@@ -52,7 +52,7 @@ func BenchmarkSync(b *testing.B) {
 				b.Fatal(err)
 			}
 			sink := lrsSink{svc: &lrs.Service{Statements: db}, db: db}
-			src := &Source{Name: "bench", DB: mdb, Dialect: MySQL, BatchSize: 1000, Options: Options{WWWRoot: "https://moodle.example.org"},
+			src := &Source{Name: "bench", DB: mdb, Dialect: MySQL, BatchSize: 1000, Options: Options{WWWRoot: "https://moodle.example.org"}, Persons: db,
 				Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": "http://bridge", "name": "moodle"}}}
 			b.ResetTimer()
 			start := time.Now()

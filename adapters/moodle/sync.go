@@ -369,11 +369,27 @@ func (s *Syncer) attachPersons(ctx context.Context, repo Repo, rows []Row) {
 			if email := u.Str("email"); email != "" && strings.Contains(email, "@") {
 				agents = append(agents, personAgent(map[string]any{"mbox": "mailto:" + email}))
 			}
+			if s.alreadyOnePerson(ctx, agents) {
+				continue // a read instead of a write on every later run
+			}
 			if _, err := src.Persons.AttachAgents(ctx, src.StoreID, FullName(u), agents); err != nil {
 				s.log().Warn("could not attach a Moodle user to a person", "source", src.Name, "user", id, "error", err)
 			}
 		}
 	}
+}
+
+// alreadyOnePerson reports whether agents all belong to one person already.
+func (s *Syncer) alreadyOnePerson(ctx context.Context, agents []lrs.PersonAgent) bool {
+	var id int64
+	for _, a := range agents {
+		p, err := s.Source.Persons.PersonOfAgent(ctx, s.Source.StoreID, a.Key)
+		if err != nil || (id != 0 && p.ID != id) {
+			return false
+		}
+		id = p.ID
+	}
+	return id != 0
 }
 
 func personAgent(a map[string]any) lrs.PersonAgent {
