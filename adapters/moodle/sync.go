@@ -45,6 +45,9 @@ type Source struct {
 	// Persons, when set, groups each Moodle user's identities (account by
 	// id, account by username, email) into one person of the store.
 	Persons lrs.PersonStore
+	// SettleTime is how old a row after a gap in log ids must be before the
+	// sync moves past the gap (see settled); default one minute.
+	SettleTime time.Duration
 }
 
 // Status is what a source reports (stored with its cursor).
@@ -158,9 +161,16 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	// a producer reads, prefetches and maps; the loop below stores batches
 	// in log order, each with its cursor.
 	pctx, stopProducer := context.WithCancel(ctx)
-	defer stopProducer()
 	batches := make(chan mappedBatch, 1)
+	s.attached = map[int64]bool{}
 	go s.produce(pctx, repo, q, st.Cursor, batches)
+	// On any return, stop the producer and wait for it: the next run must
+	// not overlap with it.
+	defer func() {
+		stopProducer()
+		for range batches {
+		}
+	}()
 	for b := range batches {
 		if b.err != nil {
 			return st, s.fail(ctx, st, b.err)
@@ -228,6 +238,8 @@ func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor in
 			send(mappedBatch{err: fmt.Errorf("reading the log: %w", err)})
 			return
 		}
+		full := len(rows) == s.Source.BatchSize
+		rows = settled(rows, cursor, time.Now().Add(-s.settleTime()).Unix())
 		if len(rows) == 0 {
 			return
 		}
@@ -239,10 +251,37 @@ func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor in
 		b.stmts = s.mapBatch(repo, rows, b.skipped)
 		s.attachPersons(ctx, repo, rows)
 		cursor = b.last
-		if !send(b) || len(rows) < s.Source.BatchSize {
+		if !send(b) || !full || len(rows) < s.Source.BatchSize {
 			return
 		}
 	}
+}
+
+// settleTime is how long a gap in log ids may be an uncommitted Moodle
+// transaction; default one minute.
+func (s *Syncer) settleTime() time.Duration {
+	if s.Source.SettleTime > 0 {
+		return s.Source.SettleTime
+	}
+	return time.Minute
+}
+
+// settled cuts rows at the first gap in ids that may still fill: Moodle
+// requests take ids in one order and may commit in another, so a row read
+// after a gap could have a not-yet-committed row before it. A gap followed
+// by a recent row (timecreated after settledBefore) ends the batch there;
+// the next run reads on from the gap. Older gaps are ids that rolled back
+// and are never filled.
+func settled(rows []Row, cursor int64, settledBefore int64) []Row {
+	expect := cursor + 1
+	for i, r := range rows {
+		id := r.Int("id")
+		if id != expect && cursor > 0 && r.Int("timecreated") > settledBefore {
+			return rows[:i]
+		}
+		expect = id + 1
+	}
+	return rows
 }
 
 // mapBatch maps log rows to statements with deterministic ids, counting
@@ -351,7 +390,6 @@ func (s *Syncer) attachPersons(ctx context.Context, repo Repo, rows []Row) {
 			if id <= 0 || s.attached[id] {
 				continue
 			}
-			s.attached[id] = true
 			u, err := ReadRecordByID(repo, "user", id)
 			if err != nil || u.Str("username") == "guest" {
 				continue
@@ -370,11 +408,14 @@ func (s *Syncer) attachPersons(ctx context.Context, repo Repo, rows []Row) {
 				agents = append(agents, personAgent(map[string]any{"mbox": "mailto:" + email}))
 			}
 			if s.alreadyOnePerson(ctx, agents) {
-				continue // a read instead of a write on every later run
+				s.attached[id] = true // a read instead of a write on later runs
+				continue
 			}
 			if _, err := src.Persons.AttachAgents(ctx, src.StoreID, FullName(u), agents); err != nil {
 				s.log().Warn("could not attach a Moodle user to a person", "source", src.Name, "user", id, "error", err)
+				continue
 			}
+			s.attached[id] = true
 		}
 	}
 }

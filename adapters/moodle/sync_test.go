@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -380,5 +381,49 @@ func TestSyncPostgres(t *testing.T) {
 		if !reflect.DeepEqual(normalise(s), normalise(pgSink.stmts[id])) {
 			t.Fatalf("statement %s differs between MariaDB and PostgreSQL:\n%v\n%v", id, s, pgSink.stmts[id])
 		}
+	}
+}
+
+// TestSyncWaitsForGapsToSettle: Moodle requests may commit their log rows
+// out of id order; the sync must not move its cursor past a recent gap (a
+// row that may still appear), but does move past old gaps (rolled back).
+func TestSyncWaitsForGapsToSettle(t *testing.T) {
+	db := moodleDB(t)
+	seedSite(t, db, 30)
+	now := time.Now().Unix()
+	// Row 15 is "not committed yet"; the rows after it are recent.
+	var row15 []any
+	r := db.QueryRow("SELECT eventname, userid, contextlevel, contextinstanceid FROM mdl_logstore_standard_log WHERE id = 15")
+	var ev string
+	var user, level, inst int64
+	if err := r.Scan(&ev, &user, &level, &inst); err != nil {
+		t.Fatal(err)
+	}
+	row15 = []any{ev, user, level, inst}
+	db.Exec("DELETE FROM mdl_logstore_standard_log WHERE id = 15")
+	db.Exec("UPDATE mdl_logstore_standard_log SET timecreated = ? WHERE id > 15", now)
+	// An old gap (a rolled-back id) is passed over.
+	db.Exec("DELETE FROM mdl_logstore_standard_log WHERE id = 8")
+
+	sink := newMemSink()
+	src := &Source{Name: "gaps", DB: db, Dialect: MySQL, BatchSize: 10, Options: Options{WWWRoot: "https://moodle.example.org"}}
+	st, err := (&Syncer{Source: src, Sink: sink}).Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Cursor != 14 {
+		t.Fatalf("cursor %d, want 14 (stopped before the recent gap at 15)", st.Cursor)
+	}
+	// Row 15 commits: the next run reads it and the rest.
+	if _, err := db.Exec("INSERT INTO mdl_logstore_standard_log (id, eventname, component, action, target, contextlevel, contextinstanceid, userid, courseid, anonymous, other, timecreated) VALUES (15, ?, 'x', 'viewed', 'x', ?, ?, ?, 2, 0, 'N;', ?)",
+		row15[0], row15[2], row15[3], row15[1], now); err != nil {
+		t.Fatal(err)
+	}
+	st, err = (&Syncer{Source: src, Sink: sink}).Run(context.Background(), nil)
+	if err != nil || st.Cursor != 30 {
+		t.Fatalf("after the gap filled: cursor %d, %v", st.Cursor, err)
+	}
+	if sink.stmts[StatementID("https://moodle.example.org", 15, 0)] == nil {
+		t.Error("the late row 15 was not synced")
 	}
 }
