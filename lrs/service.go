@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +25,43 @@ type Service struct {
 	OnStored func(n int)
 	// Router, when set, chooses the forwarding targets of each statement.
 	Router Router
+
+	inflightMu sync.Mutex
+	inflight   map[time.Time]int // stored times of transactions not yet committed
+}
+
+// begin records that statements stamped stored are being written; the
+// returned func records that the write ended.
+func (s *Service) begin(stored time.Time) func() {
+	s.inflightMu.Lock()
+	if s.inflight == nil {
+		s.inflight = map[time.Time]int{}
+	}
+	s.inflight[stored]++
+	s.inflightMu.Unlock()
+	return func() {
+		s.inflightMu.Lock()
+		if s.inflight[stored]--; s.inflight[stored] <= 0 {
+			delete(s.inflight, stored)
+		}
+		s.inflightMu.Unlock()
+	}
+}
+
+// ConsistentThrough is the X-Experience-API-Consistent-Through time: every
+// statement stored at or before it is visible. Statements are stamped
+// before their transaction commits, so it is just before the oldest stamp
+// still being written (now when none is).
+func (s *Service) ConsistentThrough() time.Time {
+	t := s.now().UTC()
+	s.inflightMu.Lock()
+	for st := range s.inflight {
+		if !st.After(t) {
+			t = st.Add(-time.Millisecond)
+		}
+	}
+	s.inflightMu.Unlock()
+	return t
 }
 
 func (s *Service) now() time.Time {
@@ -81,7 +119,9 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 	if len(out) == 0 {
 		return ids, nil
 	}
+	done := s.begin(now)
 	n, err := s.Statements.InsertStatements(ctx, p.StoreID, out, parts)
+	done()
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +322,9 @@ func (s *Service) StoreFromSource(ctx context.Context, p *Principal, stmts []map
 		}
 		out = append(out, ns)
 	}
+	done := s.begin(now)
 	n, err := cs.InsertStatementsAt(ctx, p.StoreID, out, cp)
+	done()
 	if err != nil {
 		return 0, nil, err
 	}

@@ -244,7 +244,7 @@ func (s *Server) version(c *gin.Context) {
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		if strings.HasSuffix(c.Request.URL.Path, "/statements") {
 			// Required on every statements GET response, errors included.
-			c.Header("X-Experience-API-Consistent-Through", xapi.FormatTimestamp(time.Now()))
+			c.Header("X-Experience-API-Consistent-Through", xapi.FormatTimestamp(s.Service.ConsistentThrough()))
 		}
 	}
 	v, err := xapi.ParseVersionHeader(c.GetHeader("X-Experience-API-Version"))

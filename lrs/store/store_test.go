@@ -462,3 +462,43 @@ func TestMigrateIdempotent(t *testing.T) {
 		}
 	})
 }
+
+// blockingStore holds InsertStatements until released.
+type blockingStore struct {
+	lrs.StatementStore
+	entered, release chan struct{}
+}
+
+func (b *blockingStore) InsertStatements(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment) (int, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.StatementStore.InsertStatements(ctx, storeID, stmts, atts)
+}
+
+// TestConsistentThrough: while a batch stamped T is being written, the LRS
+// does not claim consistency through T (a client polling with since would
+// skip the batch).
+func TestConsistentThrough(t *testing.T) {
+	db := mustOpen(t, store.SQLite, filepath.Join(t.TempDir(), "b.db"))
+	bs := &blockingStore{StatementStore: db, entered: make(chan struct{}), release: make(chan struct{})}
+	svc := &lrs.Service{Statements: bs, DefaultLimit: 10, MaxLimit: 10}
+	clock := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return clock }
+	done := make(chan error)
+	go func() {
+		_, err := svc.StoreStatements(context.Background(), writer, xapi.V200, []map[string]any{clone(stmt("", "ann", "completed", "a1", nil))}, false, nil)
+		done <- err
+	}()
+	<-bs.entered
+	clock = clock.Add(time.Second)
+	if ct := svc.ConsistentThrough(); !ct.Before(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("consistent through %v while a batch stamped 10:00:00 is being written", ct)
+	}
+	close(bs.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ct := svc.ConsistentThrough(); !ct.Equal(clock) {
+		t.Errorf("after the write: %v, want now (%v)", ct, clock)
+	}
+}
