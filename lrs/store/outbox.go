@@ -119,8 +119,26 @@ func (db *DB) claimOnce(ctx context.Context, target string, limit int, now, leas
 	if err != nil {
 		return nil, err
 	}
+	if len(items) < len(ids) {
+		// Deliveries whose statement is gone (erased or past retention
+		// between a back-fill's read and its insert) can never be sent:
+		// drop them, or they would block the head of the queue.
+		got := make(map[int64]bool, len(items))
+		for _, it := range items {
+			got[it.ID] = true
+		}
+		var orphans []any
+		for _, id := range ids {
+			if !got[id.(int64)] {
+				orphans = append(orphans, id)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM deliveries WHERE id IN "+inList(len(orphans)), orphans...); err != nil {
+			return nil, err
+		}
+	}
 	if len(items) == 0 {
-		return nil, nil
+		return nil, tx.Commit()
 	}
 	// Lease exactly the rows returned: a row leased but not returned would
 	// not be sent until its lease ran out.
@@ -309,8 +327,8 @@ func (db *DB) ListDead(ctx context.Context, f lrs.DeadFilter) ([]lrs.OutboxItem,
 func (db *DB) ReplayDead(ctx context.Context, f lrs.DeadFilter, now time.Time) (int64, error) {
 	where, args := deadWhere(f)
 	where = strings.ReplaceAll(where, "d.", "")
-	res, err := db.execRetry(ctx, "UPDATE deliveries SET state = 0, attempts = 0, next_at_us = ?, lease_until_us = 0, last_error = '' WHERE "+where,
-		append([]any{now.UnixMicro()}, args...)...)
+	res, err := db.execRetry(ctx, "UPDATE deliveries SET state = 0, attempts = 0, next_at_us = ?, created_us = ?, lease_until_us = 0, last_error = '' WHERE "+where,
+		append([]any{now.UnixMicro(), now.UnixMicro()}, args...)...)
 	if err != nil {
 		return 0, lrs.Internal(err, "replaying deliveries")
 	}
@@ -363,8 +381,12 @@ func (db *DB) Backfill(ctx context.Context, storeID int64, since time.Time, rout
 		if err := rows.Err(); err != nil {
 			return total, lrs.Internal(err, "reading statements")
 		}
-		if n > 0 {
-			res, err := db.w.ExecContext(ctx, db.d.insertIgnore+" INTO deliveries (store_id, stmt_pk, target, rule, personal_key, next_at_us, created_us) VALUES "+placeholders(n, 7), args...)
+		// In chunks: many rules and targets per statement must not exceed
+		// the placeholder limits (SQLite 32766, MySQL 65535).
+		for start := 0; start < n; start += 500 {
+			end := min(start+500, n)
+			res, err := db.w.ExecContext(ctx, db.d.insertIgnore+" INTO deliveries (store_id, stmt_pk, target, rule, personal_key, next_at_us, created_us) VALUES "+
+				placeholders(end-start, 7), args[start*7:end*7]...)
 			if err != nil {
 				return total, lrs.Internal(err, "recording deliveries")
 			}

@@ -502,3 +502,29 @@ func TestConsistentThrough(t *testing.T) {
 		t.Errorf("after the write: %v, want now (%v)", ct, clock)
 	}
 }
+
+// TestOutboxReplayRestartsAge: a replayed dead letter gets fresh attempts
+// and its retry age starts afresh (else it would die at the first failure
+// after a long outage).
+func TestOutboxReplayRestartsAge(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := &lrs.Service{Statements: db, Router: routeAll{}, DefaultLimit: 10, MaxLimit: 10}
+		ids := mustStore(t, svc, stmt("", "ann", "completed", "a1", nil))
+		now := time.Now()
+		items, err := db.ClaimDeliveries(ctx, "t", 10, now, now.Add(time.Minute))
+		if err != nil || len(items) != 1 || items[0].StatementID != ids[0] {
+			t.Fatalf("claimed %+v, %v", items, err)
+		}
+		old := items[0].CreatedAt
+		db.KillDelivery(ctx, items[0].ID, 20, 503, "down")
+		time.Sleep(2 * time.Millisecond)
+		if n, err := db.ReplayDead(ctx, lrs.DeadFilter{Target: "t"}, time.Now()); err != nil || n != 1 {
+			t.Fatalf("replay: %d %v", n, err)
+		}
+		items, _ = db.ClaimDeliveries(ctx, "t", 10, time.Now(), time.Now().Add(time.Minute))
+		if len(items) != 1 || items[0].Attempts != 0 || !items[0].CreatedAt.After(old) {
+			t.Errorf("replayed delivery: %+v (was created %v)", items, old)
+		}
+	})
+}
