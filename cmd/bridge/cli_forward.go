@@ -231,8 +231,8 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 			r.Endpoint, _ = cmd.Flags().GetString("endpoint")
 			r.Version, _ = cmd.Flags().GetString("version")
 			r.Username, _ = cmd.Flags().GetString("username")
-			r.Password = os.Getenv("BRIDGE_PERSONAL_PASSWORD")
-			r.Token = os.Getenv("BRIDGE_PERSONAL_TOKEN")
+			r.Password = os.Getenv("PERSONAL_LRS_PASSWORD")
+			r.Token = os.Getenv("PERSONAL_LRS_TOKEN")
 			v, err := a.RegisterPersonal(cmd.Context(), 1, r)
 			if err != nil {
 				return err
@@ -243,7 +243,7 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 	add.Flags().String("agent", "", "the learner's Agent as JSON (required)")
 	add.Flags().String("endpoint", "", "the personal LRS's xAPI endpoint (required)")
 	add.Flags().String("version", "1.0.3", "xAPI version the personal LRS speaks")
-	add.Flags().String("username", "", "Basic auth user; the password comes from $BRIDGE_PERSONAL_PASSWORD (or a bearer token from $BRIDGE_PERSONAL_TOKEN)")
+	add.Flags().String("username", "", "Basic auth user; the password comes from $PERSONAL_LRS_PASSWORD (or a bearer token from $PERSONAL_LRS_TOKEN); not BRIDGE_*, which the config reserves")
 	add.MarkFlagRequired("agent")
 	add.MarkFlagRequired("endpoint")
 	list := &cobra.Command{Use: "list", Short: "List registered personal LRSs", Args: cobra.NoArgs,
