@@ -125,7 +125,10 @@ type envOverride struct {
 func applyEnv(cfg *Config, env map[string]string) error {
 	names := make([]string, 0, len(env))
 	for name := range env {
-		if strings.HasPrefix(name, EnvPrefix) && name != EnvConfigFile {
+		// BRIDGE_TEST_* and BRIDGE_REQUIRE_* belong to the test suite, so a
+		// developer's shell that sets them can still run the bridge.
+		if strings.HasPrefix(name, EnvPrefix) && name != EnvConfigFile &&
+			!strings.HasPrefix(name, "BRIDGE_TEST_") && !strings.HasPrefix(name, "BRIDGE_REQUIRE_") {
 			names = append(names, name)
 		}
 	}
