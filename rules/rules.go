@@ -195,6 +195,13 @@ func (e *Engine) Match(store string, stmt map[string]any) ([]Match, error) {
 	return out, errors.Join(errs...)
 }
 
+// HasTransform reports whether rule changes what it sends; when it does
+// not, the stored statement can be sent as it is.
+func (e *Engine) HasTransform(rule string) bool {
+	c := e.byName[rule]
+	return c != nil && len(c.ops) > 0
+}
+
 // Apply returns the statement to send for rule: a deep copy of stmt with the
 // rule's transform applied. stmt is never modified. For an unknown rule name
 // it returns an unmodified copy.

@@ -474,3 +474,16 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 }
+
+func TestHasTransform(t *testing.T) {
+	e, err := Compile([]Rule{
+		{Name: "plain", Targets: []string{"t"}},
+		{Name: "pseudonymous", Targets: []string{"t"}, Transform: Transform{Hash: []string{"actor.mbox"}}},
+	}, []string{"t"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.HasTransform("plain") || !e.HasTransform("pseudonymous") || e.HasTransform("unknown") {
+		t.Errorf("HasTransform: plain %v, pseudonymous %v, unknown %v", e.HasTransform("plain"), e.HasTransform("pseudonymous"), e.HasTransform("unknown"))
+	}
+}

@@ -357,6 +357,10 @@ func (d *Dispatcher) prepare(it lrs.OutboxItem) (json.RawMessage, error) {
 	if d.Transform == nil {
 		return it.Statement, nil
 	}
+	// Most rules send the statement as stored: skip decoding it.
+	if t, ok := d.Transform.(interface{ HasTransform(string) bool }); ok && !t.HasTransform(it.Rule) {
+		return it.Statement, nil
+	}
 	v, err := xapi.DecodeJSON(it.Statement)
 	m, _ := v.(map[string]any)
 	if err != nil || m == nil {

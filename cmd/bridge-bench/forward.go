@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xapibridge/bridge/lrs/xapi"
+)
+
+// receiver is a local xAPI LRS that answers POST /xapi/statements with the
+// ids, counts statements and records each one's store-to-delivery delay.
+type receiver struct {
+	n      atomic.Int64
+	mu     sync.Mutex
+	delays []time.Duration
+	last   time.Time
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	now := time.Now()
+	var stmts []struct {
+		ID     string `json:"id"`
+		Stored string `json:"stored"`
+	}
+	if err := json.Unmarshal(body, &stmts); err != nil {
+		var one struct {
+			ID     string `json:"id"`
+			Stored string `json:"stored"`
+		}
+		if json.Unmarshal(body, &one) != nil {
+			http.Error(w, "bad JSON", 400)
+			return
+		}
+		stmts = append(stmts, one)
+	}
+	ids := make([]string, len(stmts))
+	rc.mu.Lock()
+	for i, s := range stmts {
+		ids[i] = s.ID
+		if t, err := xapi.ParseTimestamp(s.Stored); err == nil {
+			rc.delays = append(rc.delays, now.Sub(t))
+		}
+	}
+	rc.last = now
+	rc.mu.Unlock()
+	rc.n.Add(int64(len(stmts)))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Experience-API-Version", "2.0.0")
+	json.NewEncoder(w).Encode(ids)
+}
+
+func runForward(ctx context.Context, o *options, driver string, report func(...row)) error {
+	rc := &receiver{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: rc}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	t, err := newTarget(o, driver, "forward")
+	if err != nil {
+		return err
+	}
+	defer t.drop()
+	const batchSize, concurrency = 100, 2
+	extra := fmt.Sprintf(`targets:
+  - name: local
+    type: xapi
+    endpoint: http://%s/xapi
+    version: 2.0.0
+    delivery:
+      batch_size: %d
+      concurrency: %d
+rules:
+  - name: everything
+    when: "true"
+    targets: [local]
+`, ln.Addr(), batchSize, concurrency)
+	cfg, dir, err := writeConfig(o, t, extra)
+	if err != nil {
+		return err
+	}
+	p, err := startBridge(o, cfg, dir)
+	if err != nil {
+		return err
+	}
+	defer p.kill()
+	logf("forward on %s: POSTing %d statements (batches of 100, %d clients) to a bridge forwarding all to a local xAPI receiver (batch_size %d, concurrency %d)",
+		driver, o.forwardN, o.clients, batchSize, concurrency)
+	start := time.Now()
+	n, postEl, err := drive(ctx, o.clients, 0, o.forwardN, 100, func(ctx context.Context, _ int, g *gen) (int, error) {
+		body, _ := g.batch(100, make([]byte, 0, 100*2200))
+		return 100, p.post(ctx, body)
+	})
+	if err != nil {
+		return fmt.Errorf("posting: %w (bridge stderr: %s)", err, tailFile(dir+"/stderr.log"))
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for rc.n.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	rc.mu.Lock()
+	el := rc.last.Sub(start)
+	d := sortDurations(rc.delays)
+	rc.mu.Unlock()
+	got := rc.n.Load()
+	if got < int64(n) {
+		p.stop()
+		return fmt.Errorf("delivered %d of %d in 10 minutes", got, n)
+	}
+
+	// Phase 2: a steady offered load below capacity (1,000 statements/s,
+	// 100 every 100 ms), to see the delay without a backlog.
+	pacedFor := 15 * time.Second
+	if o.quick {
+		pacedFor = 5 * time.Second
+	}
+	rc.mu.Lock()
+	rc.delays = nil
+	rc.mu.Unlock()
+	base := rc.n.Load()
+	g := newGen(99)
+	sent := 0
+	tk := time.NewTicker(100 * time.Millisecond)
+	for t0 := time.Now(); time.Since(t0) < pacedFor && ctx.Err() == nil; {
+		<-tk.C
+		body, _ := g.batch(100, make([]byte, 0, 100*2200))
+		if err := p.post(ctx, body); err != nil {
+			tk.Stop()
+			p.stop()
+			return err
+		}
+		sent += 100
+	}
+	tk.Stop()
+	for rc.n.Load() < base+int64(sent) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	rc.mu.Lock()
+	pd := sortDurations(rc.delays)
+	rc.mu.Unlock()
+	rss := p.stop()
+	pp50, pp95 := percentile(pd, .5), percentile(pd, .95)
+	logf("  paced 1,000/s for %s: delay p50 %s p95 %s p99 %s", pacedFor, ms(pp50), ms(pp95), ms(percentile(pd, .99)))
+	r := rate(int(got), el)
+	p50, p95 := percentile(d, .5), percentile(d, .95)
+	logf("  %d delivered in %s = %s (POSTs took %s = %s), delay p50 %s p95 %s p99 %s, peak RSS %d MB",
+		got, el.Round(time.Millisecond), fmtRate(r), postEl.Round(time.Millisecond), fmtRate(rate(n, postEl)), ms(p50), ms(p95), ms(percentile(d, .99)), rss/1024)
+	report(
+		row{scenario: fmt.Sprintf("forwarding: %s statements POSTed (100/batch, %d clients) → local xAPI target (rule `true`, batch %d, concurrency %d)", thousands(int64(n)), o.clients, batchSize, concurrency),
+			db: driver, figure: fmtRate(r) + " delivered (first POST to last delivery)", baseline: "POST rate in this run: " + fmtRate(rate(n, postEl)),
+			ratio: fmt.Sprintf("%.0f%%", 100*r/rate(n, postEl)), target: ">= 5,000/s", met: metWithRSS(r >= 5000, rss), rssKB: rss},
+		row{scenario: "forwarding: store-to-delivery delay at full load (the run above; includes the backlog)", db: driver, figure: fmt.Sprintf("p50 %s / p95 %s", ms(p50), ms(p95)),
+			target: "p95 < 1 s", met: metWithRSS(p95 < time.Second, rss), rssKB: rss},
+		row{scenario: fmt.Sprintf("forwarding: store-to-delivery delay at a steady 1,000/s offered (%s, %s statements)", pacedFor, thousands(int64(sent))), db: driver,
+			figure: fmt.Sprintf("p50 %s / p95 %s", ms(pp50), ms(pp95)), target: "p95 < 1 s", met: metWithRSS(pp95 < time.Second, rss), rssKB: rss},
+	)
+	return nil
+}
