@@ -19,6 +19,10 @@ type OutboxItem struct {
 	LastError   string
 	StatementID string
 	Statement   []byte // the statement as stored
+	// Lease is the claim this item was returned under (see
+	// ClaimDeliveries); recording an outcome needs it, so a worker whose
+	// lease ran out cannot reset another worker's claim.
+	Lease int64
 }
 
 // TargetStats summarises a target's outbox.
@@ -45,10 +49,13 @@ type Outbox interface {
 	ClaimDeliveries(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]OutboxItem, error)
 	// CompleteDeliveries removes delivered rows.
 	CompleteDeliveries(ctx context.Context, ids []int64) error
-	// RetryDelivery records a failed attempt and when to try again.
-	RetryDelivery(ctx context.Context, id int64, attempts int, next time.Time, status int, msg string) error
-	// KillDelivery moves a delivery to the dead letters.
-	KillDelivery(ctx context.Context, id int64, attempts int, status int, msg string) error
+	// RetryDelivery records a failed attempt and when to try again, if the
+	// delivery is still under lease (else another worker owns it now and
+	// nothing changes).
+	RetryDelivery(ctx context.Context, id, lease int64, attempts int, next time.Time, status int, msg string) error
+	// KillDelivery moves a delivery to the dead letters, under the same
+	// lease condition.
+	KillDelivery(ctx context.Context, id, lease int64, attempts int, status int, msg string) error
 	// OutboxStats counts pending and dead deliveries per target.
 	OutboxStats(ctx context.Context) ([]TargetStats, error)
 	// ListDead, ReplayDead and DiscardDead manage the dead letters.

@@ -386,7 +386,7 @@ func (d *Dispatcher) record(t *Target, it lrs.OutboxItem, o forwarders.Outcome) 
 	if o.Error == forwarders.CircuitOpen {
 		// Not an attempt: the breaker kept it from the target (a personal
 		// LRS whose breaker is open). Try when the breaker allows.
-		if err := d.Outbox.RetryDelivery(ctx, it.ID, it.Attempts, time.Now().Add(max(o.RetryAfter, time.Second)), 0, o.Error); err != nil {
+		if err := d.Outbox.RetryDelivery(ctx, it.ID, it.Lease, it.Attempts, time.Now().Add(max(o.RetryAfter, time.Second)), 0, o.Error); err != nil {
 			d.Logger.Error("recording delivery attempt failed", "target", t.Name, "delivery", it.ID, "error", err)
 		}
 		return
@@ -395,7 +395,7 @@ func (d *Dispatcher) record(t *Target, it lrs.OutboxItem, o forwarders.Outcome) 
 	msg := o.Error
 	wait, dead := t.Retry.Next(attempts, time.Since(it.CreatedAt), o.RetryAfter, rand.Float64)
 	if o.Permanent || dead {
-		if err := d.Outbox.KillDelivery(ctx, it.ID, attempts, o.Status, msg); err != nil {
+		if err := d.Outbox.KillDelivery(ctx, it.ID, it.Lease, attempts, o.Status, msg); err != nil {
 			d.Logger.Error("recording dead delivery failed", "target", t.Name, "delivery", it.ID, "error", err)
 			return
 		}
@@ -404,7 +404,7 @@ func (d *Dispatcher) record(t *Target, it lrs.OutboxItem, o forwarders.Outcome) 
 			"attempts", attempts, "permanent", o.Permanent, "error", msg)
 		return
 	}
-	if err := d.Outbox.RetryDelivery(ctx, it.ID, attempts, time.Now().Add(wait), o.Status, msg); err != nil {
+	if err := d.Outbox.RetryDelivery(ctx, it.ID, it.Lease, attempts, time.Now().Add(wait), o.Status, msg); err != nil {
 		d.Logger.Error("recording delivery attempt failed", "target", t.Name, "delivery", it.ID, "error", err)
 		return
 	}

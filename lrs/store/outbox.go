@@ -153,6 +153,9 @@ func (db *DB) claimOnce(ctx context.Context, target string, limit int, now, leas
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
+	for i := range items {
+		items[i].Lease = leaseUntil.UnixMicro()
+	}
 	return items, nil
 }
 
@@ -252,9 +255,9 @@ func clip(s string) string {
 }
 
 // RetryDelivery implements lrs.Outbox.
-func (db *DB) RetryDelivery(ctx context.Context, id int64, attempts int, next time.Time, status int, msg string) error {
-	_, err := db.execRetry(ctx, "UPDATE deliveries SET attempts = ?, next_at_us = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
-		attempts, next.UnixMicro(), status, clip(msg), id)
+func (db *DB) RetryDelivery(ctx context.Context, id, lease int64, attempts int, next time.Time, status int, msg string) error {
+	_, err := db.execRetry(ctx, "UPDATE deliveries SET attempts = ?, next_at_us = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ? AND lease_until_us = ?",
+		attempts, next.UnixMicro(), status, clip(msg), id, lease)
 	if err != nil {
 		return lrs.Internal(err, "recording delivery attempt")
 	}
@@ -262,9 +265,9 @@ func (db *DB) RetryDelivery(ctx context.Context, id int64, attempts int, next ti
 }
 
 // KillDelivery implements lrs.Outbox.
-func (db *DB) KillDelivery(ctx context.Context, id int64, attempts int, status int, msg string) error {
-	_, err := db.execRetry(ctx, "UPDATE deliveries SET state = 1, attempts = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ?",
-		attempts, status, clip(msg), id)
+func (db *DB) KillDelivery(ctx context.Context, id, lease int64, attempts int, status int, msg string) error {
+	_, err := db.execRetry(ctx, "UPDATE deliveries SET state = 1, attempts = ?, lease_until_us = 0, last_status = ?, last_error = ? WHERE id = ? AND lease_until_us = ?",
+		attempts, status, clip(msg), id, lease)
 	if err != nil {
 		return lrs.Internal(err, "recording dead delivery")
 	}

@@ -517,7 +517,7 @@ func TestOutboxReplayRestartsAge(t *testing.T) {
 			t.Fatalf("claimed %+v, %v", items, err)
 		}
 		old := items[0].CreatedAt
-		db.KillDelivery(ctx, items[0].ID, 20, 503, "down")
+		db.KillDelivery(ctx, items[0].ID, items[0].Lease, 20, 503, "down")
 		time.Sleep(2 * time.Millisecond)
 		if n, err := db.ReplayDead(ctx, lrs.DeadFilter{Target: "t"}, time.Now()); err != nil || n != 1 {
 			t.Fatalf("replay: %d %v", n, err)
@@ -525,6 +525,38 @@ func TestOutboxReplayRestartsAge(t *testing.T) {
 		items, _ = db.ClaimDeliveries(ctx, "t", 10, time.Now(), time.Now().Add(time.Minute))
 		if len(items) != 1 || items[0].Attempts != 0 || !items[0].CreatedAt.After(old) {
 			t.Errorf("replayed delivery: %+v (was created %v)", items, old)
+		}
+	})
+}
+
+// TestOutboxStaleLease: a worker whose lease ran out cannot record an
+// outcome over the worker that claimed the delivery after it (which would
+// free the row for a third send).
+func TestOutboxStaleLease(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc := &lrs.Service{Statements: db, Router: routeAll{}, DefaultLimit: 10, MaxLimit: 10}
+		mustStore(t, svc, stmt("", "ann", "completed", "a1", nil))
+		t0 := time.Now()
+		a, _ := db.ClaimDeliveries(ctx, "t", 10, t0, t0.Add(time.Second))
+		t1 := t0.Add(2 * time.Second) // A's lease has run out
+		b, _ := db.ClaimDeliveries(ctx, "t", 10, t1, t1.Add(time.Minute))
+		if len(a) != 1 || len(b) != 1 {
+			t.Fatalf("claims: %d then %d", len(a), len(b))
+		}
+		// A, late, records a failure: B still owns the row.
+		if err := db.RetryDelivery(ctx, a[0].ID, a[0].Lease, 1, t1, 503, "late"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := db.ClaimDeliveries(ctx, "t", 10, t1, t1.Add(time.Minute)); len(c) != 0 {
+			t.Fatalf("a stale outcome freed the row for a third claim")
+		}
+		// B's outcome counts.
+		if err := db.RetryDelivery(ctx, b[0].ID, b[0].Lease, 1, t1, 503, "down"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := db.ClaimDeliveries(ctx, "t", 10, t1, t1.Add(time.Minute)); len(c) != 1 || c[0].Attempts != 1 {
+			t.Fatalf("after the owner's retry: %+v", c)
 		}
 	})
 }
