@@ -2,6 +2,7 @@ package xapi
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -48,6 +49,25 @@ func FuzzValidateStatement(f *testing.F) {
 					t.Fatalf("round trip not equivalent: %s", b)
 				}
 			}
+		}
+	})
+}
+
+// FuzzDecodeJSON checks the fast decoding path against the token-by-token
+// one: the same value, or an error from both.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":[1,2,{"c":"d"}]}`, `{"a":1,"a":2}`, `{"a":{"b":1,"b":2}}`, `[{"x":"\u0061"},{"x":1}]`,
+		`{"\u0061":1,"a":2}`, `{"a":"\"","b":"\\"}`, `{"a":1} x`, `[1,2`, `{"k":[{"k":1},{"k":2}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, errFast := DecodeJSON(data)
+		slow, errSlow := decodeSlow(data)
+		if (errFast == nil) != (errSlow == nil) {
+			t.Fatalf("fast err %v, slow err %v for %q", errFast, errSlow, data)
+		}
+		if errFast == nil && !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("fast %v, slow %v for %q", fast, slow, data)
 		}
 	})
 }
