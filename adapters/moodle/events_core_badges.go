@@ -61,7 +61,7 @@ func coreBadgeAwarded(c *Ctx, ev Row) ([]Statement, error) {
 		}
 	}
 	lang := coreBadgeLang(badge, course)
-	s, err := c.coreStatement(ev, c.Actor(recipient), coreVerb("https://w3id.org/xapi/tla/verbs/achieved", "Achieved"),
+	s, err := c.coreStatement(ev, c.Actor(recipient), inlineVerb("https://w3id.org/xapi/tla/verbs/achieved", "Achieved"),
 		c.coreBadgeActivity(lang, badge), lang, nil)
 	if err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func coreBadgeRevoked(c *Ctx, ev Row) ([]Statement, error) {
 		return nil, err
 	}
 	lang := coreBadgeLang(badge, course)
-	s, err := c.coreStatement(ev, c.Actor(recipient), coreVerb("https://w3id.org/xapi/tla/verbs/forfeited", "Forfeited"),
+	s, err := c.coreStatement(ev, c.Actor(recipient), inlineVerb("https://w3id.org/xapi/tla/verbs/forfeited", "Forfeited"),
 		c.coreBadgeActivity(lang, badge), lang, nil)
 	if err != nil {
 		return nil, err

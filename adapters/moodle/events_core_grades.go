@@ -104,7 +104,7 @@ func coreUserGraded(c *Ctx, ev Row) ([]Statement, error) {
 		raw = min
 	}
 	result := map[string]any{"score": map[string]any{
-		"raw": raw, "min": min, "max": max, "scaled": c.coreScaledScore(raw, min, max),
+		"raw": raw, "min": min, "max": max, "scaled": c.quizScaled(raw, min, max),
 	}}
 	if pass, ok := item.Float("gradepass"); ok && pass > 0 {
 		result["success"] = final >= pass

@@ -66,7 +66,7 @@ func coreQuestionsImported(c *Ctx, ev Row) ([]Statement, error) {
 		"type": "http://adlnet.gov/expapi/activities/file",
 		"name": coreLangMap(lang, "Questions in "+OtherStr(other, "format")+" format"),
 	})
-	s, err := c.coreStatement(ev, c.Actor(user), coreVerb("http://adlnet.gov/expapi/verbs/imported", "Imported"), obj, lang, course)
+	s, err := c.coreStatement(ev, c.Actor(user), inlineVerb("http://adlnet.gov/expapi/verbs/imported", "Imported"), obj, lang, course)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (c *Ctx) coreNumericalPattern(questionID int64) (string, error) {
 	}
 	min, max := target-tol, target+tol
 	if min == target && max == target {
-		return coreFormatFloat(target), nil
+		return assessPHPFloatString(target), nil
 	}
-	return coreFormatFloat(min) + "[:]" + coreFormatFloat(max), nil
+	return assessPHPFloatString(min) + "[:]" + assessPHPFloatString(max), nil
 }

@@ -8,7 +8,7 @@ package moodle
 func init() {
 	register(`\core\event\user_created`, coreUserCreated)
 	register(`\core\event\user_enrolment_created`, coreUserEnrolment(func(Row) map[string]any {
-		return coreVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/enrolled", "Enrolled")
+		return inlineVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/enrolled", "Enrolled")
 	}, false))
 	register(`\core\event\user_enrolment_deleted`, coreUserEnrolment(func(Row) map[string]any { return coreVerbLeft() }, false))
 	register(`\core\event\user_enrolment_updated`, coreUserEnrolment(coreEnrolmentStatusVerb, true))
@@ -27,7 +27,7 @@ func coreUserCreated(c *Ctx, ev Row) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.coreStatement(ev, c.Actor(user), coreVerb("http://adlnet.gov/expapi/verbs/registered", "Registered"), site, coreSourceLang, nil)
+	s, err := c.coreStatement(ev, c.Actor(user), inlineVerb("http://adlnet.gov/expapi/verbs/registered", "Registered"), site, coreSourceLang, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +38,9 @@ func coreUserCreated(c *Ctx, ev Row) ([]Statement, error) {
 // or resumed.
 func coreEnrolmentStatusVerb(enrolment Row) map[string]any {
 	if enrolment.Int("status") == 1 {
-		return coreVerb("https://w3id.org/xapi/tla/verbs/suspended", "Suspended")
+		return inlineVerb("https://w3id.org/xapi/tla/verbs/suspended", "Suspended")
 	}
-	return coreVerb("https://w3id.org/xapi/tla/verbs/resumed", "Resumed")
+	return inlineVerb("https://w3id.org/xapi/tla/verbs/resumed", "Resumed")
 }
 
 // coreUserEnrolment: the related user was enrolled in, unenrolled from,
@@ -105,7 +105,7 @@ func coreSearchResultsViewed(c *Ctx, ev Row) ([]Statement, error) {
 		"type": "https://w3id.org/xapi/acrossx/activities/webpage",
 		"name": coreLangMap(coreSourceLang, "Global Search"),
 	})
-	s, err := c.coreStatement(ev, c.Actor(user), coreVerb("https://w3id.org/xapi/acrossx/verbs/searched", "Searched"), obj, coreSourceLang, nil)
+	s, err := c.coreStatement(ev, c.Actor(user), inlineVerb("https://w3id.org/xapi/acrossx/verbs/searched", "Searched"), obj, coreSourceLang, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -162,9 +162,9 @@ func assignFeedbackViewed(c *Ctx, ev Row) ([]Statement, error) {
 // teacher locked or unlocked the learner's (relateduserid) submission. The
 // "Unocked" display is the plugin's.
 func assignSubmissionLocked(c *Ctx, ev Row) ([]Statement, error) {
-	verb := modsVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/unlocked", "Unocked")
+	verb := inlineVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/unlocked", "Unocked")
 	if ev.Str("action") == "locked" {
-		verb = modsVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/locked", "Locked")
+		verb = inlineVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/locked", "Locked")
 	}
 	return assignForLearner(c, ev, verb)
 }

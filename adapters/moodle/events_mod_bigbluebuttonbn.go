@@ -33,7 +33,7 @@ func init() {
 // bbbStatement is the plugin's mod_bigbluebuttonbn\create_statement.
 func bbbStatement(verbID, display string) Mapper {
 	return func(c *Ctx, ev Row) ([]Statement, error) {
-		return modsModuleEvent(c, ev, modsVerb(verbID, display))
+		return modsModuleEvent(c, ev, inlineVerb(verbID, display))
 	}
 }
 

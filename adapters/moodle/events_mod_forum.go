@@ -72,7 +72,7 @@ func forumDiscussionEvent(verbID, display string, fromOther bool) Mapper {
 		if err != nil {
 			return nil, err
 		}
-		return []Statement{modsStatement(c.Actor(user), modsVerb(verbID, display), forumDiscussion(c, lang, d), ctx)}, nil
+		return []Statement{modsStatement(c.Actor(user), inlineVerb(verbID, display), forumDiscussion(c, lang, d), ctx)}, nil
 	}
 }
 
@@ -107,7 +107,7 @@ func forumPostEvent(verbID, display string, deleted bool) Mapper {
 		if err != nil {
 			return nil, err
 		}
-		return []Statement{modsStatement(c.Actor(user), modsVerb(verbID, display), forumPostReply(c, lang, post), ctx)}, nil
+		return []Statement{modsStatement(c.Actor(user), inlineVerb(verbID, display), forumPostReply(c, lang, post), ctx)}, nil
 	}
 }
 
@@ -115,7 +115,7 @@ func forumPostEvent(verbID, display string, deleted bool) Mapper {
 // module); parents section and course.
 func forumSubscription(verbID, display string) Mapper {
 	return func(c *Ctx, ev Row) ([]Statement, error) {
-		return modsModuleEvent(c, ev, modsVerb(verbID, display))
+		return modsModuleEvent(c, ev, inlineVerb(verbID, display))
 	}
 }
 

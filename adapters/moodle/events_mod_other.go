@@ -72,7 +72,7 @@ func bookChapterEvent(c *Ctx, ev Row, verb map[string]any) (Statement, Row, erro
 }
 
 func bookChapterCreated(c *Ctx, ev Row) ([]Statement, error) {
-	s, _, err := bookChapterEvent(c, ev, modsVerb("http://activitystrea.ms/create", "Created"))
+	s, _, err := bookChapterEvent(c, ev, inlineVerb("http://activitystrea.ms/create", "Created"))
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func choiceAnswerCreated(c *Ctx, ev Row) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := modsStatement(c.Actor(user), modsVerb("http://adlnet.gov/expapi/verbs/answered", "Answered"), obj, ctx)
+	s := modsStatement(c.Actor(user), inlineVerb("http://adlnet.gov/expapi/verbs/answered", "Answered"), obj, ctx)
 	s["result"] = map[string]any{"response": option.Str("text")}
 	return []Statement{s}, nil
 }
@@ -146,7 +146,7 @@ func choiceAnswerCreated(c *Ctx, ev Row) ([]Statement, error) {
 // activity.
 func facetofaceModuleEvent(verbID, display string) Mapper {
 	return func(c *Ctx, ev Row) ([]Statement, error) {
-		return modsModuleEvent(c, ev, modsVerb(verbID, display))
+		return modsModuleEvent(c, ev, inlineVerb(verbID, display))
 	}
 }
 
@@ -217,7 +217,7 @@ func facetofaceAttended(c *Ctx, ev Row, signup, instructor, course Row, lang str
 		return nil, err
 	}
 	ctx["instructor"] = c.Actor(instructor)
-	s := modsStatement(c.Actor(attendee), modsVerb("http://adlnet.gov/expapi/verbs/attended", "Attended"), obj, ctx)
+	s := modsStatement(c.Actor(attendee), inlineVerb("http://adlnet.gov/expapi/verbs/attended", "Attended"), obj, ctx)
 	// The plugin compares statuscode === 100, true with its test data
 	// (integers); Moodle's DML returns strings, so in production it always
 	// sends false. The intent, fully attended, is what is sent here.
@@ -275,9 +275,9 @@ func glossaryEntryViewed(c *Ctx, ev Row) ([]Statement, error) {
 // comment (then known by its id and other.itemid only); parents the entry,
 // glossary, section and course.
 func glossaryComment(deleted bool) Mapper {
-	verb := modsVerb("http://adlnet.gov/expapi/verbs/commented", "Commented")
+	verb := inlineVerb("http://adlnet.gov/expapi/verbs/commented", "Commented")
 	if deleted {
-		verb = modsVerb("http://activitystrea.ms/delete", "Deleted")
+		verb = inlineVerb("http://activitystrea.ms/delete", "Deleted")
 	}
 	return func(c *Ctx, ev Row) ([]Statement, error) {
 		user, _, lang, err := modsUserCourse(c, ev, "userid")
@@ -388,7 +388,7 @@ func wikiCommentCreated(c *Ctx, ev Row) ([]Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := modsStatement(c.Actor(user), modsVerb("http://adlnet.gov/expapi/verbs/commented", "Commented"), wikiDiscussion(c, lang, page), ctx)
+	s := modsStatement(c.Actor(user), inlineVerb("http://adlnet.gov/expapi/verbs/commented", "Commented"), wikiDiscussion(c, lang, page), ctx)
 	s["result"] = map[string]any{"response": modsStripHTML(comment, "content")}
 	return []Statement{s}, nil
 }
@@ -418,7 +418,7 @@ func wikiCommentDeleted(c *Ctx, ev Row) ([]Statement, error) {
 		"id":         c.Opt.WWWRoot + "/mod/wiki/instancecomments.php?commentid=" + ev.Str("objectid") + "&pageid=" + page.Str("id"),
 		"definition": map[string]any{"type": "http://activitystrea.ms/comment", "name": map[string]any{"en": "Comment"}},
 	}
-	return []Statement{modsStatement(c.Actor(user), modsVerb("http://activitystrea.ms/delete", "Deleted"), obj, ctx)}, nil
+	return []Statement{modsStatement(c.Actor(user), inlineVerb("http://activitystrea.ms/delete", "Deleted"), obj, ctx)}, nil
 }
 
 // --- tool_certificate ---
@@ -491,7 +491,7 @@ func certificateEvent(verbID, display string) Mapper {
 				"name": map[string]any{"en": "Certificate " + code},
 			},
 		}
-		return []Statement{modsStatement(c.Actor(user), modsVerb(verbID, display), obj, ctx)}, nil
+		return []Statement{modsStatement(c.Actor(user), inlineVerb(verbID, display), obj, ctx)}, nil
 	}
 }
 
@@ -517,7 +517,7 @@ func usertoursTourEnded(c *Ctx, ev Row) ([]Statement, error) {
 		return nil, err
 	}
 	obj := map[string]any{"objectType": "Activity", "id": url}
-	return []Statement{modsStatement(c.Actor(user), modsVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/toured", "Toured"), obj, ctx)}, nil
+	return []Statement{modsStatement(c.Actor(user), inlineVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/toured", "Toured"), obj, ctx)}, nil
 }
 
 // --- totara_program ---
@@ -553,5 +553,5 @@ func totaraProgramAssigned(c *Ctx, ev Row) ([]Statement, error) {
 			"name": map[string]any{modsSourceLang: name},
 		},
 	}
-	return []Statement{modsStatement(c.Actor(user), modsVerb("http://activitystrea.ms/schema/1.0/assign", "Assigned"), obj, ctx)}, nil
+	return []Statement{modsStatement(c.Actor(user), inlineVerb("http://activitystrea.ms/schema/1.0/assign", "Assigned"), obj, ctx)}, nil
 }

@@ -6,7 +6,6 @@ package moodle
 
 import (
 	"strconv"
-	"strings"
 )
 
 // coreSourceLang is the plugin's $config['source_lang'] (always "en").
@@ -14,21 +13,21 @@ const coreSourceLang = "en"
 
 // coreVerb is a verb given by id and English display (the plugin writes
 // most verbs inline rather than through a shared table).
-func coreVerb(id, display string) map[string]any {
+func inlineVerb(id, display string) map[string]any {
 	return map[string]any{"id": id, "display": map[string]any{"en": display}}
 }
 
 // Verbs of the core events, as the plugin spells them.
 var (
-	coreVerbCreated     = func() map[string]any { return coreVerb("http://activitystrea.ms/create", "Created") }
-	coreVerbDeleted     = func() map[string]any { return coreVerb("http://activitystrea.ms/delete", "Deleted") }
-	coreVerbEdited      = func() map[string]any { return coreVerb("https://w3id.org/xapi/acrossx/verbs/edited", "Edited") }
-	coreVerbUpdated     = func() map[string]any { return coreVerb("http://activitystrea.ms/update", "Updated") }
-	coreVerbSent        = func() map[string]any { return coreVerb("http://activitystrea.ms/send", "Sent") }
-	coreVerbLeft        = func() map[string]any { return coreVerb("http://activitystrea.ms/leave", "Left") }
-	coreVerbJoined      = func() map[string]any { return coreVerb("http://activitystrea.ms/join", "Joined") }
+	coreVerbCreated     = func() map[string]any { return inlineVerb("http://activitystrea.ms/create", "Created") }
+	coreVerbDeleted     = func() map[string]any { return inlineVerb("http://activitystrea.ms/delete", "Deleted") }
+	coreVerbEdited      = func() map[string]any { return inlineVerb("https://w3id.org/xapi/acrossx/verbs/edited", "Edited") }
+	coreVerbUpdated     = func() map[string]any { return inlineVerb("http://activitystrea.ms/update", "Updated") }
+	coreVerbSent        = func() map[string]any { return inlineVerb("http://activitystrea.ms/send", "Sent") }
+	coreVerbLeft        = func() map[string]any { return inlineVerb("http://activitystrea.ms/leave", "Left") }
+	coreVerbJoined      = func() map[string]any { return inlineVerb("http://activitystrea.ms/join", "Joined") }
 	coreVerbUncompleted = func() map[string]any {
-		return coreVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/uncompleted", "Uncompleted")
+		return inlineVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/uncompleted", "Uncompleted")
 	}
 )
 
@@ -262,33 +261,4 @@ func (c *Ctx) coreOptionalUser(ev Row, col string) (Row, error) {
 		return nil, nil
 	}
 	return c.User(ev.Int(col))
-}
-
-// coreFormatFloat writes a float as PHP's string conversion does (the
-// precision setting's 14 significant digits: 5.0 -> "5", 3.13 stays "3.13",
-// 1e20 -> "1.0E+20").
-func coreFormatFloat(f float64) string {
-	s := strconv.FormatFloat(f, 'g', 14, 64)
-	mant, exp, ok := strings.Cut(s, "e")
-	if !ok {
-		return s
-	}
-	if !strings.Contains(mant, ".") {
-		mant += ".0"
-	}
-	sign := exp[:1]
-	exp = strings.TrimLeft(exp[1:], "0")
-	return mant + "E" + sign + exp
-}
-
-// coreScaledScore is the plugin's get_scaled_score, which maps min..max to
-// -1..1; with the ScaledZeroOne option the bridge reports 0..1 instead.
-func (c *Ctx) coreScaledScore(raw, min, max float64) float64 {
-	if max == min {
-		return 0
-	}
-	if c.Opt.ScaledZeroOne {
-		return (raw - min) / (max - min)
-	}
-	return (raw-min)/(max-min)*2 - 1
 }

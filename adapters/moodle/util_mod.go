@@ -12,11 +12,6 @@ import "strconv"
 // language of events that have no course.
 const modsSourceLang = "en"
 
-// modsVerb is a verb as the plugin spells it inline in its transformers.
-func modsVerb(id, display string) map[string]any {
-	return map[string]any{"id": id, "display": map[string]any{"en": display}}
-}
-
 // modsUserCourse reads the event's user (column userCol) and course, in the
 // plugin's order, and returns the course language.
 func modsUserCourse(c *Ctx, ev Row, userCol string) (user, course Row, lang string, err error) {
