@@ -23,8 +23,19 @@ type Service struct {
 	DefaultLimit, MaxLimit int
 	// OnStored, when set, is told how many statements each call stored.
 	OnStored func(n int)
+	// OnRouted, when set, is called after a call that stored statements the
+	// Router gave forwarding deliveries (to wake the dispatcher; stores
+	// nothing routes do not wake it).
+	OnRouted func()
 	// Router, when set, chooses the forwarding targets of each statement.
 	Router Router
+	// GroupWriters, when above zero, turns on group commit (groupcommit.go):
+	// requests of up to 100 statements without attachments that arrive
+	// while this many writers are busy share the next transaction. Zero
+	// stores each request in its own transaction.
+	GroupWriters int
+
+	group groupState
 
 	inflightMu sync.Mutex
 	inflight   map[time.Time]int // stored times of transactions not yet committed
@@ -120,15 +131,32 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 		return ids, nil
 	}
 	done := s.begin(now)
-	n, err := s.Statements.InsertStatements(ctx, p.StoreID, out, parts)
+	var n int
+	if s.GroupWriters > 0 && len(parts) == 0 && len(out) <= groupMaxRequest {
+		n, err = s.group.get(s.Statements, s.GroupWriters).insert(p.StoreID, out)
+	} else {
+		n, err = s.Statements.InsertStatements(ctx, p.StoreID, out, parts)
+	}
 	done()
 	if err != nil {
 		return nil, err
 	}
+	s.stored(n, out)
+	return ids, nil
+}
+
+func (s *Service) stored(n int, out []*NewStatement) {
 	if s.OnStored != nil {
 		s.OnStored(n)
 	}
-	return ids, nil
+	if s.OnRouted != nil && n > 0 {
+		for _, ns := range out {
+			if len(ns.Deliveries) > 0 {
+				s.OnRouted()
+				return
+			}
+		}
+	}
 }
 
 // prepare fills in what the LRS sets in a validated statement.
@@ -328,8 +356,8 @@ func (s *Service) StoreFromSource(ctx context.Context, p *Principal, stmts []map
 	if err != nil {
 		return 0, nil, err
 	}
-	if s.OnStored != nil && n > 0 {
-		s.OnStored(n)
+	if n > 0 {
+		s.stored(n, out)
 	}
 	return n, rejected, nil
 }

@@ -195,7 +195,8 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		return err
 	}
 	svc := &lrs.Service{Statements: db, DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit,
-		Router: fwd.router, OnStored: func(int) { fwd.dispatcher.Wake() }}
+		Router: fwd.router, OnRouted: fwd.dispatcher.Wake, GroupWriters: groupWriters(cfg.Database.Driver)}
+	registerGroupMetrics(reg, svc)
 	auth := &lrs.Authenticator{Store: db, BaseURL: baseURL}
 	api := &httpapi.Server{Service: svc, Documents: &lrs.Documents{Store: db}, Auth: auth, Ready: db.Ping, Logger: log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes,
 		DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion), CORSOrigins: cfg.XAPI.CORSOrigins,
@@ -270,4 +271,29 @@ func serveMain(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// groupWriters is how many transactions group commit runs at once: one for
+// SQLite, which has one writer; two for MySQL, where fewer, larger
+// transactions beat more concurrent ones on small machines.
+func groupWriters(driver string) int {
+	if driver == store.MySQL {
+		return 2
+	}
+	return 1
+}
+
+func registerGroupMetrics(reg *prometheus.Registry, svc *lrs.Service) {
+	counter := func(name, help string, f func(lrs.GroupStats) int64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f(svc.GroupStats())) }))
+	}
+	counter("bridge_group_commit_requests_total", "Statement POST/PUT requests stored through group commit.",
+		func(g lrs.GroupStats) int64 { return g.Requests })
+	counter("bridge_group_commit_shared_total", "Requests stored in a transaction shared with other requests.",
+		func(g lrs.GroupStats) int64 { return g.Shared })
+	counter("bridge_group_commit_transactions_total", "Transactions group commit ran.",
+		func(g lrs.GroupStats) int64 { return g.Transactions })
+	counter("bridge_group_commit_retried_total", "Requests retried in a smaller group after their group's transaction failed.",
+		func(g lrs.GroupStats) int64 { return g.Retried })
 }

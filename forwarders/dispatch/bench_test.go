@@ -124,7 +124,7 @@ func BenchmarkForward(b *testing.B) {
 			}
 			d := &dispatch.Dispatcher{Outbox: db, PollInterval: 200 * time.Millisecond, Targets: []*dispatch.Target{{
 				Name: "local", Sender: forwarders.NewBreaker(x, forwarders.BreakerConfig{}, nil), BatchSize: 100, Concurrency: 2}}}
-			svc := &lrs.Service{Statements: db, Router: everything{"local"}, DefaultLimit: 100, MaxLimit: 100, OnStored: func(int) { d.Wake() }}
+			svc := &lrs.Service{Statements: db, Router: everything{"local"}, DefaultLimit: 100, MaxLimit: 100, OnRouted: d.Wake}
 			done := make(chan struct{})
 			go func() { d.Run(ctx); close(done) }()
 			p := &lrs.Principal{Key: "bench", StoreID: 1, Scopes: []string{lrs.ScopeAll},

@@ -51,8 +51,10 @@ var writer = &lrs.Principal{
 	AuthorityKey: "account::http://lrs.test::test",
 }
 
+// service is the LRS as `bridge serve` builds it, with group commit on, so
+// the whole suite also exercises shared transactions.
 func service(db *store.DB) *lrs.Service {
-	return &lrs.Service{Statements: db, DefaultLimit: 100, MaxLimit: 500}
+	return &lrs.Service{Statements: db, DefaultLimit: 100, MaxLimit: 500, GroupWriters: 2}
 }
 
 // stmt builds a statement; extra is merged over the defaults.
@@ -406,6 +408,12 @@ func TestStatementRefFilters(t *testing.T) {
 		mustStore(t, svc, ref(r3, target))
 		if got := queryIDs(t, svc, lrs.Query{Activity: "http://example.org/activities/quiz"}); len(got) != 4 {
 			t.Errorf("new reference to a stored target: %v", got)
+		}
+		// A chain inside one batch, referrers first: s4 -> s5 -> t2.
+		s4, s5, t2 := newID(), newID(), newID()
+		mustStore(t, svc, ref(s4, s5), ref(s5, t2), stmt(t2, "yan", "passed", "exam", nil))
+		if got := queryIDs(t, svc, lrs.Query{Activity: "http://example.org/activities/exam", Ascending: true}); strings.Join(got, ",") != strings.Join([]string{s4, s5, t2}, ",") {
+			t.Errorf("chain in one batch: got %v want %v", got, []string{s4, s5, t2})
 		}
 	})
 }
