@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -135,8 +136,10 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 	defer tx.Rollback()
 
 	// 1. Ids that exist already: equivalent content is a no-op, else 409.
+	// The same query finds statements stored earlier that reference these
+	// ids (StatementRef), for step 6.
 	fresh := make([]*lrs.NewStatement, 0, len(stmts))
-	existing, err := db.bodiesByID(ctx, tx, storeID, stmts)
+	existing, referenced, err := db.existingAndReferenced(ctx, tx, storeID, stmts)
 	if err != nil {
 		return 0, err
 	}
@@ -177,25 +180,8 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 		return 0, err
 	}
 
-	// 2. The statements, in multi-row INSERTs.
-	for start := 0; start < len(fresh); start += chunk {
-		part := fresh[start:min(start+chunk, len(fresh))]
-		args := make([]any, 0, len(part)*7)
-		for _, ns := range part {
-			var ref []byte
-			if ns.Refs.StatementRef != "" {
-				ref = uuidBytes(ns.Refs.StatementRef)
-			}
-			args = append(args, storeID, uuidBytes(ns.ID), ns.Stored.UnixMicro(), 0, boolInt(ns.Refs.Voiding), ref, ns.Body)
-		}
-		q := "INSERT INTO statements (store_id, id, stored_us, voided, voiding, ref_id, body) VALUES " + placeholders(len(part), 7)
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return 0, lrs.Internal(err, "inserting statements")
-		}
-	}
-
-	// 3. Their primary keys.
-	pks, err := db.pksByID(ctx, tx, storeID, fresh)
+	// 2. The statements, in multi-row INSERTs, and 3. their primary keys.
+	pks, err := db.insertRows(ctx, tx, storeID, fresh)
 	if err != nil {
 		return 0, err
 	}
@@ -256,7 +242,7 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 		}
 	}
 	// 6. Statements stored earlier that reference the new ones.
-	if err := db.propagateToReferrers(ctx, tx, storeID, fresh, pks); err != nil {
+	if err := db.propagateToReferrers(ctx, tx, storeID, fresh, pks, referenced); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -286,28 +272,90 @@ func inList(n int) string {
 	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
 }
 
-func (db *DB) bodiesByID(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) (map[string][]byte, error) {
-	out := map[string][]byte{}
+// existingAndReferenced returns the stored bodies of the ids in stmts that
+// exist, and which of those ids statements stored earlier reference, in
+// one round trip per chunk.
+func (db *DB) existingAndReferenced(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) (map[string][]byte, map[string]bool, error) {
+	existing := map[string][]byte{}
+	referenced := map[string]bool{}
 	for start := 0; start < len(stmts); start += chunk {
 		part := stmts[start:min(start+chunk, len(stmts))]
-		rows, err := tx.QueryContext(ctx, "SELECT id, body FROM statements WHERE store_id = ? AND id IN "+inList(len(part)), idArgs(storeID, part)...)
+		in := inList(len(part))
+		args := idArgs(storeID, part)
+		args = append(args, args...)
+		rows, err := tx.QueryContext(ctx, "SELECT 0, id, body FROM statements WHERE store_id = ? AND id IN "+in+
+			" UNION ALL SELECT DISTINCT 1, ref_id, NULL FROM statements WHERE store_id = ? AND ref_id IN "+in, args...)
 		if err != nil {
-			return nil, lrs.Internal(err, "checking statement ids")
+			return nil, nil, lrs.Internal(err, "checking statement ids")
 		}
 		for rows.Next() {
+			var kind int
 			var id, body []byte
-			if err := rows.Scan(&id, &body); err != nil {
+			if err := rows.Scan(&kind, &id, &body); err != nil {
 				rows.Close()
-				return nil, lrs.Internal(err, "checking statement ids")
+				return nil, nil, lrs.Internal(err, "checking statement ids")
 			}
-			out[uuidString(id)] = body
+			if kind == 0 {
+				existing[uuidString(id)] = body
+			} else {
+				referenced[uuidString(id)] = true
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, lrs.Internal(err, "checking statement ids")
+			return nil, nil, lrs.Internal(err, "checking statement ids")
 		}
 	}
-	return out, nil
+	return existing, referenced, nil
+}
+
+// insertRows inserts the statements rows of fresh and returns their
+// primary keys by id: with INSERT … RETURNING where the database has it,
+// else with a SELECT after the INSERT.
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, storeID int64, fresh []*lrs.NewStatement) (map[string]int64, error) {
+	pks := make(map[string]int64, len(fresh))
+	for start := 0; start < len(fresh); start += chunk {
+		part := fresh[start:min(start+chunk, len(fresh))]
+		args := make([]any, 0, len(part)*7)
+		for _, ns := range part {
+			var ref []byte
+			if ns.Refs.StatementRef != "" {
+				ref = uuidBytes(ns.Refs.StatementRef)
+			}
+			args = append(args, storeID, uuidBytes(ns.ID), ns.Stored.UnixMicro(), 0, boolInt(ns.Refs.Voiding), ref, ns.Body)
+		}
+		q := "INSERT INTO statements (store_id, id, stored_us, voided, voiding, ref_id, body) VALUES " + placeholders(len(part), 7)
+		if !db.returning {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return nil, lrs.Internal(err, "inserting statements")
+			}
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, q+" RETURNING id, pk", args...)
+		if err != nil {
+			return nil, lrs.Internal(err, "inserting statements")
+		}
+		for rows.Next() {
+			var id []byte
+			var pk int64
+			if err := rows.Scan(&id, &pk); err != nil {
+				rows.Close()
+				return nil, lrs.Internal(err, "inserting statements")
+			}
+			pks[uuidString(id)] = pk
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, lrs.Internal(err, "inserting statements")
+		}
+	}
+	if !db.returning {
+		return db.pksByID(ctx, tx, storeID, fresh)
+	}
+	if len(pks) != len(fresh) {
+		return nil, lrs.Internal(fmt.Errorf("INSERT … RETURNING gave %d keys for %d statements", len(pks), len(fresh)), "inserting statements")
+	}
+	return pks, nil
 }
 
 func (db *DB) pksByID(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) (map[string]int64, error) {
@@ -372,10 +420,28 @@ type target struct {
 // ones (possibly stored before them): they inherit the new statements'
 // index rows, transitively, and a voiding statement among them voids its
 // newly arrived target.
-func (db *DB) propagateToReferrers(ctx context.Context, tx *sql.Tx, storeID int64, fresh []*lrs.NewStatement, pks map[string]int64) error {
-	// One query finds whether any new statement is referenced at all.
+func (db *DB) propagateToReferrers(ctx context.Context, tx *sql.Tx, storeID int64, fresh []*lrs.NewStatement, pks map[string]int64, referenced map[string]bool) error {
+	// Statements stored before this transaction that reference the new ones
+	// were found with the id check (referenced). A new statement that
+	// references another new one needs a fresh look, after the INSERT.
 	var queue []target
-	for start := 0; start < len(fresh); start += chunk {
+	inBatch := false
+	for _, ns := range fresh {
+		if ns.Refs.StatementRef != "" {
+			if _, ok := pks[strings.ToLower(ns.Refs.StatementRef)]; ok {
+				inBatch = true
+				break
+			}
+		}
+	}
+	if !inBatch {
+		for _, ns := range fresh {
+			if referenced[ns.ID] {
+				queue = append(queue, target{pk: pks[ns.ID], id: uuidBytes(ns.ID)})
+			}
+		}
+	}
+	for start := 0; inBatch && start < len(fresh); start += chunk {
 		part := fresh[start:min(start+chunk, len(fresh))]
 		rows, err := tx.QueryContext(ctx, "SELECT DISTINCT ref_id FROM statements WHERE store_id = ? AND ref_id IN "+inList(len(part)), idArgs(storeID, part)...)
 		if err != nil {

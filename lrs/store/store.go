@@ -44,6 +44,9 @@ type DB struct {
 	// activitySeen remembers activity definitions already merged (see
 	// upsertActivities).
 	activitySeen *lru.Cache[string, [32]byte]
+	// returning says whether INSERT … RETURNING works (SQLite 3.35+,
+	// MariaDB 10.5+; not MySQL), which saves a round trip per insert.
+	returning bool
 }
 
 // Options tune Open.
@@ -109,7 +112,21 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.returning = driver == SQLite || db.isMariaDB105(ctx)
 	return db, nil
+}
+
+// isMariaDB105 reports whether the MySQL server is MariaDB 10.5 or later.
+func (db *DB) isMariaDB105(ctx context.Context) bool {
+	var v string
+	if db.r.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v) != nil || !strings.Contains(v, "MariaDB") {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 10 || major == 10 && minor >= 5
 }
 
 // Driver returns "sqlite" or "mysql".
