@@ -104,6 +104,16 @@ type PersonStore interface {
 	// AttachAgents makes agents one person: the existing person of any of
 	// them (merging if they belong to several), or a new one named name.
 	AttachAgents(ctx context.Context, storeID int64, name string, agents []PersonAgent) (*Person, error)
+	// AttachAgentSets does what AttachAgents does for each set, in one
+	// transaction; a set whose agents all belong to one person already
+	// costs no write. For adapters attaching many users at once.
+	AttachAgentSets(ctx context.Context, storeID int64, sets []AgentSet) error
+}
+
+// AgentSet is the agents of one person and the name a new person gets.
+type AgentSet struct {
+	Name   string
+	Agents []PersonAgent
 }
 
 // Admin is the organisation, store, credential and persona management

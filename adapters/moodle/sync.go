@@ -385,9 +385,11 @@ func (s *Syncer) attachPersons(ctx context.Context, repo Repo, rows []Row) {
 	if s.attached == nil {
 		s.attached = map[int64]bool{}
 	}
+	var sets []lrs.AgentSet
+	var users []int64
 	for _, ev := range rows {
 		for _, id := range []int64{ev.Int("userid"), ev.Int("relateduserid")} {
-			if id <= 0 || s.attached[id] {
+			if id <= 0 || s.attached[id] || slices.Contains(users, id) {
 				continue
 			}
 			u, err := ReadRecordByID(repo, "user", id)
@@ -407,30 +409,29 @@ func (s *Syncer) attachPersons(ctx context.Context, repo Repo, rows []Row) {
 			if email := u.Str("email"); email != "" && strings.Contains(email, "@") {
 				agents = append(agents, personAgent(map[string]any{"mbox": "mailto:" + email}))
 			}
-			if s.alreadyOnePerson(ctx, agents) {
-				s.attached[id] = true // a read instead of a write on later runs
-				continue
-			}
-			if _, err := src.Persons.AttachAgents(ctx, src.StoreID, FullName(u), agents); err != nil {
-				s.log().Warn("could not attach a Moodle user to a person", "source", src.Name, "user", id, "error", err)
-				continue
-			}
+			sets = append(sets, lrs.AgentSet{Name: FullName(u), Agents: agents})
+			users = append(users, id)
+		}
+	}
+	if len(sets) == 0 {
+		return
+	}
+	// All of a batch's new users in one transaction; if that fails (an
+	// agent given to another person meanwhile, say), each on its own, so
+	// one conflict does not leave the others unattached.
+	if err := src.Persons.AttachAgentSets(ctx, src.StoreID, sets); err == nil {
+		for _, id := range users {
 			s.attached[id] = true
 		}
+		return
 	}
-}
-
-// alreadyOnePerson reports whether agents all belong to one person already.
-func (s *Syncer) alreadyOnePerson(ctx context.Context, agents []lrs.PersonAgent) bool {
-	var id int64
-	for _, a := range agents {
-		p, err := s.Source.Persons.PersonOfAgent(ctx, s.Source.StoreID, a.Key)
-		if err != nil || (id != 0 && p.ID != id) {
-			return false
+	for i, set := range sets {
+		if err := src.Persons.AttachAgentSets(ctx, src.StoreID, []lrs.AgentSet{set}); err != nil {
+			s.log().Warn("could not attach a Moodle user to a person", "source", src.Name, "user", users[i], "error", err)
+			continue
 		}
-		id = p.ID
+		s.attached[users[i]] = true
 	}
-	return id != 0
 }
 
 func personAgent(a map[string]any) lrs.PersonAgent {

@@ -348,33 +348,102 @@ func (db *DB) AttachAgents(ctx context.Context, storeID int64, name string, agen
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for _, id := range owners {
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	var into int64
-	if len(ids) == 0 {
-		if into, err = insertPerson(ctx, tx, storeID, name, time.Now().UnixMicro()); err != nil {
-			return nil, err
-		}
-	} else {
-		into = ids[0]
-		for _, from := range ids[1:] {
-			if err := mergePersonsTx(ctx, tx, storeID, into, from); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := addPersonAgentsTx(ctx, tx, storeID, into, agents); err != nil {
+	into, err := attachTx(ctx, tx, storeID, name, agents, owners)
+	if err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, lrs.Internal(err, "attaching agents")
 	}
 	return db.GetPerson(ctx, storeID, into)
+}
+
+// attachTx makes agents (unique keys; owners maps those that belong to a
+// person already) one person and returns its id.
+func attachTx(ctx context.Context, tx *sql.Tx, storeID int64, name string, agents []lrs.PersonAgent, owners map[string]int64) (int64, error) {
+	var ids []int64
+	for _, a := range agents {
+		if id, ok := owners[a.Key]; ok && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var into int64
+	var err error
+	if len(ids) == 0 {
+		if into, err = insertPerson(ctx, tx, storeID, name, time.Now().UnixMicro()); err != nil {
+			return 0, err
+		}
+	} else {
+		into = ids[0]
+		for _, from := range ids[1:] {
+			if err := mergePersonsTx(ctx, tx, storeID, into, from); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := addPersonAgentsTx(ctx, tx, storeID, into, agents); err != nil {
+		return 0, err
+	}
+	return into, nil
+}
+
+// AttachAgentSets implements lrs.PersonStore. One query finds the current
+// owners of every agent; only sets not already one person are written.
+func (db *DB) AttachAgentSets(ctx context.Context, storeID int64, sets []lrs.AgentSet) error {
+	var keys []string
+	for i := range sets {
+		sets[i].Agents = uniquePersonAgents(sets[i].Agents)
+		keys = append(keys, personAgentKeys(sets[i].Agents)...)
+	}
+	owners, err := agentOwners(ctx, db.r, storeID, keys)
+	if err != nil {
+		return err
+	}
+	var todo []lrs.AgentSet
+	for _, set := range sets {
+		if len(set.Agents) > 0 && !onePerson(set.Agents, owners) {
+			todo = append(todo, set)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	tx, err := beginPersons(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, set := range todo {
+		// Earlier sets of this transaction may have changed the owners.
+		owners, err := agentOwners(ctx, tx, storeID, personAgentKeys(set.Agents))
+		if err != nil {
+			return err
+		}
+		if onePerson(set.Agents, owners) {
+			continue
+		}
+		if _, err := attachTx(ctx, tx, storeID, set.Name, set.Agents, owners); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return lrs.Internal(err, "attaching agents")
+	}
+	return nil
+}
+
+// onePerson reports whether every agent belongs to the same person.
+func onePerson(agents []lrs.PersonAgent, owners map[string]int64) bool {
+	var id int64
+	for _, a := range agents {
+		o, ok := owners[a.Key]
+		if !ok || (id != 0 && o != id) {
+			return false
+		}
+		id = o
+	}
+	return id != 0
 }
 
 var _ lrs.PersonStore = (*DB)(nil)

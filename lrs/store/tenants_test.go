@@ -436,6 +436,27 @@ func TestPersons(t *testing.T) {
 			t.Errorf("listed %v, want 5 persons by id", seen)
 		}
 
+		// AttachAgentSets: several sets in one transaction. A set already one
+		// person changes nothing; a set sharing an agent with an earlier set
+		// of the same call joins its person.
+		ag := func(name string) lrs.PersonAgent {
+			return lrs.PersonAgent{Key: "mbox::mailto:" + name + "@example.org", Agent: []byte(mbox(name))}
+		}
+		if err := db.AttachAgentSets(ctx, s.ID, []lrs.AgentSet{
+			{Name: "Cat", Agents: []lrs.PersonAgent{ag("cat")}},
+			{Name: "Dee", Agents: []lrs.PersonAgent{ag("dee"), ag("dee2")}},
+			{Name: "Dee again", Agents: []lrs.PersonAgent{ag("dee2"), ag("dee3")}},
+		}); err != nil {
+			t.Fatalf("attach sets: %v", err)
+		}
+		if p, err := db.PersonOfAgent(ctx, s.ID, "mbox::mailto:cat@example.org"); err != nil || p.ID != fresh.ID || len(p.Agents) != 1 {
+			t.Errorf("a set already one person changed: %+v %v", p, err)
+		}
+		dee, err := db.PersonOfAgent(ctx, s.ID, "mbox::mailto:dee3@example.org")
+		if err != nil || dee.Name != "Dee" || len(dee.Agents) != 3 {
+			t.Errorf("sets sharing an agent: %+v %v", dee, err)
+		}
+
 		if err := a.DeletePerson(ctx, s.ID, fresh.ID); err != nil {
 			t.Fatal(err)
 		}
