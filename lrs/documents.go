@@ -1,11 +1,9 @@
 package lrs
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"mime"
 	"sort"
 	"strings"
@@ -421,13 +419,7 @@ func jsonObject(body []byte) (map[string]any, error) {
 
 // EncodeJSON encodes v compactly, without HTML escaping, keys sorted.
 func EncodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return xapi.AppendJSON(nil, v, false)
 }
 
 // Canonical Activities.
