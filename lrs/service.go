@@ -188,7 +188,7 @@ func (s *Service) prepare(p *Principal, v xapi.Version, st map[string]any, now t
 			st["version"] = "2.0.0"
 		}
 	}
-	body, err := json.Marshal(st)
+	body, err := xapi.Marshal(st)
 	if err != nil {
 		return nil, Internal(err, "encoding statement")
 	}
@@ -306,7 +306,7 @@ func Render(body []byte, format string, langs []string) (json.RawMessage, error)
 	case "canonical":
 		m = xapi.FormatCanonical(m, langs)
 	}
-	out, err := json.Marshal(m)
+	out, err := xapi.Marshal(m)
 	if err != nil {
 		return nil, Internal(err, "encoding statement")
 	}
@@ -329,35 +329,73 @@ type Rejected struct {
 // statements carry deterministic ids: one that exists already is skipped,
 // so a re-run after a crash neither loses nor duplicates. Statements that
 // fail validation are left out and returned with the reason, so one bad
-// statement never holds back the others. ctxStore must implement
+// statement never holds back the others. s.Statements must implement
 // CheckpointStore.
 func (s *Service) StoreFromSource(ctx context.Context, p *Principal, stmts []map[string]any, cp *Checkpoint) (int, []Rejected, error) {
-	cs, ok := s.Statements.(CheckpointStore)
-	if !ok {
-		return 0, nil, Errorf(EINTERNAL, "the statement store cannot record checkpoints")
+	b, err := s.PrepareFromSource(p, stmts)
+	if err != nil {
+		return 0, nil, err
+	}
+	return s.StorePrepared(ctx, p, b, cp)
+}
+
+// PreparedBatch is a source's statements validated, completed and encoded
+// by PrepareFromSource, waiting for StorePrepared. Until it is stored or
+// released, ConsistentThrough stays before its stored time.
+type PreparedBatch struct {
+	stmts    []*NewStatement
+	rejected []Rejected
+	done     func()
+}
+
+// Release gives up a prepared batch that will not be stored.
+func (b *PreparedBatch) Release() {
+	if b != nil && b.done != nil {
+		b.done()
+		b.done = nil
+	}
+}
+
+// PrepareFromSource is the first half of StoreFromSource, everything but
+// the database: an adapter can prepare its next batch while the previous
+// one is being stored. Batches must be stored in the order prepared.
+func (s *Service) PrepareFromSource(p *Principal, stmts []map[string]any) (*PreparedBatch, error) {
+	if _, ok := s.Statements.(CheckpointStore); !ok {
+		return nil, Errorf(EINTERNAL, "the statement store cannot record checkpoints")
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	var rejected []Rejected
-	out := make([]*NewStatement, 0, len(stmts))
+	b := &PreparedBatch{stmts: make([]*NewStatement, 0, len(stmts))}
 	for i, st := range stmts {
 		if err := xapi.ValidateStatement(st, xapi.V103); err != nil {
-			rejected = append(rejected, Rejected{Index: i, Reason: err.Error()})
+			b.rejected = append(b.rejected, Rejected{Index: i, Reason: err.Error()})
 			continue
 		}
 		ns, err := s.prepare(p, xapi.V103, st, now)
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		out = append(out, ns)
+		b.stmts = append(b.stmts, ns)
 	}
-	done := s.begin(now)
-	n, err := cs.InsertStatementsAt(ctx, p.StoreID, out, cp)
-	done()
+	b.done = s.begin(now)
+	return b, nil
+}
+
+// StorePrepared is the second half of StoreFromSource: it stores a
+// prepared batch with the source's checkpoint, in one transaction, and
+// releases the batch.
+func (s *Service) StorePrepared(ctx context.Context, p *Principal, b *PreparedBatch, cp *Checkpoint) (int, []Rejected, error) {
+	defer b.Release()
+	cs, ok := s.Statements.(CheckpointStore)
+	if !ok {
+		return 0, nil, Errorf(EINTERNAL, "the statement store cannot record checkpoints")
+	}
+	n, err := cs.InsertStatementsAt(ctx, p.StoreID, b.stmts, cp)
+	b.Release()
 	if err != nil {
 		return 0, nil, err
 	}
 	if n > 0 {
-		s.stored(n, out)
+		s.stored(n, b.stmts)
 	}
-	return n, rejected, nil
+	return n, b.rejected, nil
 }

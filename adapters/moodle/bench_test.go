@@ -22,6 +22,14 @@ func (s lrsSink) StoreFromSource(ctx context.Context, p *lrs.Principal, stmts []
 	return s.svc.StoreFromSource(ctx, p, stmts, cp)
 }
 
+func (s lrsSink) PrepareFromSource(p *lrs.Principal, stmts []map[string]any) (*lrs.PreparedBatch, error) {
+	return s.svc.PrepareFromSource(p, stmts)
+}
+
+func (s lrsSink) StorePrepared(ctx context.Context, p *lrs.Principal, b *lrs.PreparedBatch, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
+	return s.svc.StorePrepared(ctx, p, b, cp)
+}
+
 func (s lrsSink) SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, error) {
 	return s.db.SyncCursor(ctx, source)
 }
@@ -56,7 +64,7 @@ func BenchmarkSync(b *testing.B) {
 				Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": "http://bridge", "name": "moodle"}}}
 			b.ResetTimer()
 			start := time.Now()
-			st, err := (&Syncer{Source: src, Sink: sink}).Run(ctx, nil)
+			st, err := (&Syncer{Source: src, Sink: sink, Writers: 2}).Run(ctx, nil)
 			el := time.Since(start)
 			b.StopTimer()
 			if err != nil {

@@ -22,6 +22,15 @@ type Sink interface {
 	SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, error)
 }
 
+// PreparingSink is a Sink that can validate and encode a batch apart from
+// storing it (the LRS service can), so a sync prepares the next batch while
+// the previous one is being stored.
+type PreparingSink interface {
+	Sink
+	PrepareFromSource(p *lrs.Principal, stmts []map[string]any) (*lrs.PreparedBatch, error)
+	StorePrepared(ctx context.Context, p *lrs.Principal, b *lrs.PreparedBatch, cp *lrs.Checkpoint) (int, []lrs.Rejected, error)
+}
+
 // Source is one Moodle site to sync.
 type Source struct {
 	Name    string
@@ -82,6 +91,9 @@ type Progress func(done, total int64)
 type Syncer struct {
 	Source *Source
 	Sink   Sink
+	// Writers is how many batches may be stored at once (default 1). Two
+	// let MariaDB work on one batch while it commits another.
+	Writers int
 
 	attached map[int64]bool // users attached to persons in this run
 }
@@ -157,49 +169,111 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	p := &lrs.Principal{Key: "moodle:" + src.Name, StoreID: src.StoreID, Scopes: []string{lrs.ScopeStatementsWrite},
 		Authority: src.Authority}
 	q := s.rebind("SELECT * FROM " + s.table("logstore_standard_log") + " WHERE id > ? ORDER BY id LIMIT ?")
-	// Reading and mapping the next batch overlaps with storing this one:
-	// a producer reads, prefetches and maps; the loop below stores batches
-	// in log order, each with its cursor.
+	// Reading and mapping a batch, preparing (validating, encoding) the one
+	// before and storing the one before that overlap: a producer reads,
+	// prefetches and maps; with a PreparingSink a second stage prepares;
+	// the loop below stores batches in log order, each with its cursor.
 	pctx, stopProducer := context.WithCancel(ctx)
-	batches := make(chan mappedBatch, 1)
+	mapped := make(chan mappedBatch, 1)
 	s.attached = map[int64]bool{}
-	go s.produce(pctx, repo, q, st.Cursor, batches)
-	// On any return, stop the producer and wait for it: the next run must
-	// not overlap with it.
+	go s.produce(pctx, repo, q, st.Cursor, mapped)
+	batches := mapped
+	ps, preparing := s.Sink.(PreparingSink)
+	if preparing {
+		prepared := make(chan mappedBatch, 1)
+		go func() {
+			defer close(prepared)
+			for b := range mapped {
+				if b.err == nil {
+					b.prepared, b.err = ps.PrepareFromSource(p, b.stmts)
+				}
+				select {
+				case prepared <- b:
+				case <-pctx.Done():
+					b.prepared.Release()
+				}
+			}
+		}()
+		batches = prepared
+	}
+	// On any return, stop the stages and wait for them: the next run must
+	// not overlap with them.
 	defer func() {
 		stopProducer()
-		for range batches {
+		for b := range batches {
+			b.prepared.Release()
 		}
 	}()
-	for b := range batches {
-		if b.err != nil {
-			return st, s.fail(ctx, st, b.err)
+	// Up to Writers batches are stored at once, in their own transactions.
+	// Results are taken in log order, and the cursor a transaction writes
+	// covers only batches already committed (plus its own when it is the
+	// only one in flight), so a crash anywhere leaves the cursor at or
+	// before the first uncommitted row: rows after it are read again and
+	// their statements, already stored under the same ids, skipped.
+	writers := max(s.Writers, 1)
+	type stored struct {
+		b        mappedBatch
+		n        int
+		rejected []lrs.Rejected
+		err      error
+		done     chan struct{}
+	}
+	var pending []*stored
+	settle := func() error {
+		r := pending[0]
+		pending = pending[1:]
+		<-r.done
+		if r.err != nil {
+			return fmt.Errorf("storing statements: %w", r.err)
 		}
-		prev := st.Cursor
-		st.Cursor = b.last
-		st.RowsRead += int64(b.rows)
-		st.Latest = max(st.Latest, st.Cursor)
-		for reason, n := range b.skipped {
-			st.Skipped[reason] += n
-		}
-		status, _ := json.Marshal(st)
-		n, rejected, err := s.Sink.StoreFromSource(ctx, p, b.stmts, &lrs.Checkpoint{Source: src.Name, Position: st.Cursor, Status: status})
-		if err != nil {
-			// The cursor did not move: the batch is read again next run.
-			st.Cursor = prev
-			st.RowsRead -= int64(b.rows)
-			for reason, n := range b.skipped {
-				st.Skipped[reason] -= n
-			}
-			return st, s.fail(ctx, st, fmt.Errorf("storing statements: %w", err))
-		}
-		st.Statements += int64(n)
-		for _, r := range rejected {
-			st.Skipped["invalid statement: "+firstWords(r.Reason)]++
+		applyBatch(st, &r.b)
+		st.Statements += int64(r.n)
+		for _, rj := range r.rejected {
+			st.Skipped["invalid statement: "+firstWords(rj.Reason)]++
 		}
 		if progress != nil {
 			progress(min(st.Cursor-start, total), total)
 		}
+		return nil
+	}
+	var runErr error
+	for b := range batches {
+		if b.err != nil {
+			runErr = b.err
+			break
+		}
+		var cp *lrs.Checkpoint
+		if len(pending) == 0 {
+			cp = s.checkpoint(st, &b)
+		} else {
+			cp = s.checkpoint(st, nil)
+		}
+		r := &stored{b: b, done: make(chan struct{})}
+		pending = append(pending, r)
+		go func() {
+			defer close(r.done)
+			if b.prepared != nil {
+				r.n, r.rejected, r.err = ps.StorePrepared(ctx, p, b.prepared, cp)
+			} else {
+				r.n, r.rejected, r.err = s.Sink.StoreFromSource(ctx, p, b.stmts, cp)
+			}
+		}()
+		if len(pending) >= writers {
+			if runErr = settle(); runErr != nil {
+				break
+			}
+		}
+	}
+	for runErr == nil && len(pending) > 0 {
+		runErr = settle()
+	}
+	// After a failure, wait for the batches still being stored: the status
+	// written next must be the last word on the cursor.
+	for _, r := range pending {
+		<-r.done
+	}
+	if runErr != nil {
+		return st, s.fail(ctx, st, runErr)
 	}
 	if ctx.Err() != nil {
 		return st, s.saveStatus(context.WithoutCancel(ctx), st)
@@ -209,13 +283,40 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	return st, s.saveStatus(ctx, st)
 }
 
+// applyBatch moves st past a batch.
+func applyBatch(st *Status, b *mappedBatch) {
+	st.Cursor = b.last
+	st.RowsRead += int64(b.rows)
+	st.Latest = max(st.Latest, st.Cursor)
+	for reason, n := range b.skipped {
+		st.Skipped[reason] += n
+	}
+}
+
+// checkpoint is the cursor and status to commit with a batch: st as it is,
+// or, given b, as it will be once b is stored.
+func (s *Syncer) checkpoint(st *Status, b *mappedBatch) *lrs.Checkpoint {
+	if b != nil {
+		next := *st
+		next.Skipped = make(map[string]int64, len(st.Skipped))
+		for k, v := range st.Skipped {
+			next.Skipped[k] = v
+		}
+		applyBatch(&next, b)
+		st = &next
+	}
+	status, _ := json.Marshal(st)
+	return &lrs.Checkpoint{Source: s.Source.Name, Position: st.Cursor, Status: status}
+}
+
 // mappedBatch is a batch of log rows read and mapped, ready to store.
 type mappedBatch struct {
-	stmts   []map[string]any
-	last    int64 // id of the batch's last log row
-	rows    int
-	skipped map[string]int64
-	err     error
+	stmts    []map[string]any
+	prepared *lrs.PreparedBatch // when the sink prepares apart from storing
+	last     int64              // id of the batch's last log row
+	rows     int
+	skipped  map[string]int64
+	err      error
 }
 
 // produce reads the log from cursor on, batch by batch, and sends each

@@ -225,6 +225,13 @@ func seedSite(t *testing.T, db *sql.DB, n int) {
 }
 
 func TestSyncEdgeCasesAndResume(t *testing.T) {
+	for _, writers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("writers=%d", writers), func(t *testing.T) { testSyncEdgeCasesAndResume(t, writers) })
+	}
+}
+
+// testSyncEdgeCasesAndResume runs with writers batches stored at once.
+func testSyncEdgeCasesAndResume(t *testing.T, writers int) {
 	db := moodleDB(t)
 	seedSite(t, db, 250)
 	sink := newMemSink()
@@ -233,7 +240,7 @@ func TestSyncEdgeCasesAndResume(t *testing.T) {
 	// A crash after three batches: what was committed stays, the rest is
 	// read again; nothing is stored twice.
 	sink.failAfter = 3
-	if _, err := (&Syncer{Source: src, Sink: sink}).Run(context.Background(), nil); err == nil {
+	if _, err := (&Syncer{Source: src, Sink: sink, Writers: writers}).Run(context.Background(), nil); err == nil {
 		t.Fatal("simulated crash did not surface")
 	}
 	partial := len(sink.stmts)
@@ -242,7 +249,7 @@ func TestSyncEdgeCasesAndResume(t *testing.T) {
 	}
 	sink.failAfter = 0
 	var progress []int64
-	st, err := (&Syncer{Source: src, Sink: sink}).Run(context.Background(), func(done, total int64) { progress = append(progress, done) })
+	st, err := (&Syncer{Source: src, Sink: sink, Writers: writers}).Run(context.Background(), func(done, total int64) { progress = append(progress, done) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +267,7 @@ func TestSyncEdgeCasesAndResume(t *testing.T) {
 	}
 	// Ids are deterministic: a fresh sync into another sink gives the same.
 	other := newMemSink()
-	(&Syncer{Source: src, Sink: other}).Run(context.Background(), nil)
+	(&Syncer{Source: src, Sink: other, Writers: writers}).Run(context.Background(), nil)
 	a, b := slices.Sorted(mapsKeys(sink.stmts)), slices.Sorted(mapsKeys(other.stmts))
 	if !slices.Equal(a, b) {
 		t.Error("statement ids differ between two syncs of the same log")
@@ -269,7 +276,7 @@ func TestSyncEdgeCasesAndResume(t *testing.T) {
 		t.Errorf("statement of log row 2 not stored under %s", id)
 	}
 	// Nothing new: a run reads nothing and changes nothing.
-	st2, _ := (&Syncer{Source: src, Sink: sink}).Run(context.Background(), nil)
+	st2, _ := (&Syncer{Source: src, Sink: sink, Writers: writers}).Run(context.Background(), nil)
 	if st2.RowsRead != st.RowsRead || len(sink.stmts) != 246 {
 		t.Errorf("idle run changed things: rows %d -> %d", st.RowsRead, st2.RowsRead)
 	}

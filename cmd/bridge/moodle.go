@@ -30,6 +30,14 @@ func (s moodleSink) StoreFromSource(ctx context.Context, p *lrs.Principal, stmts
 	return s.svc.StoreFromSource(ctx, p, stmts, cp)
 }
 
+func (s moodleSink) PrepareFromSource(p *lrs.Principal, stmts []map[string]any) (*lrs.PreparedBatch, error) {
+	return s.svc.PrepareFromSource(p, stmts)
+}
+
+func (s moodleSink) StorePrepared(ctx context.Context, p *lrs.Principal, b *lrs.PreparedBatch, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
+	return s.svc.StorePrepared(ctx, p, b, cp)
+}
+
 func (s moodleSink) SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, error) {
 	return s.db.SyncCursor(ctx, source)
 }
@@ -96,7 +104,7 @@ func openMoodle(ctx context.Context, sc config.MoodleSource, db *store.DB, svc *
 	if src.Dialect == "" {
 		src.Dialect = moodle.MySQL
 	}
-	return &moodle.Syncer{Source: src, Sink: moodleSink{svc: svc, db: db}}, nil
+	return &moodle.Syncer{Source: src, Sink: moodleSink{svc: svc, db: db}, Writers: 2}, nil
 }
 
 // moodleMetrics exports each source's status.
