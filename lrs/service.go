@@ -374,10 +374,29 @@ func (s *Service) PrepareFromSource(p *Principal, stmts []map[string]any) (*Prep
 		if err != nil {
 			return nil, err
 		}
+		// A source's statements are never compared with stored ones (an
+		// existing id is skipped), so keep only what the activity merge
+		// reads: batches waiting in a pipeline then hold little more than
+		// their encoded bodies.
+		ns.Statement = activityView(st)
 		b.stmts = append(b.stmts, ns)
 	}
 	b.done = s.begin(now)
 	return b, nil
+}
+
+// activityView is the part of a statement CollectActivities reads.
+func activityView(st map[string]any) map[string]any {
+	v := make(map[string]any, 2)
+	if o, ok := st["object"]; ok {
+		v["object"] = o
+	}
+	if c, ok := st["context"].(map[string]any); ok {
+		if ca, ok := c["contextActivities"]; ok {
+			v["context"] = map[string]any{"contextActivities": ca}
+		}
+	}
+	return v
 }
 
 // StorePrepared is the second half of StoreFromSource: it stores a

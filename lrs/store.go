@@ -12,7 +12,7 @@ type NewStatement struct {
 	ID           string         // lowercase UUID
 	Stored       time.Time      // set by the LRS
 	Body         []byte         // the JSON the LRS returns for it (format=exact)
-	Statement    map[string]any // decoded Body, for the immutability comparison
+	Statement    map[string]any // decoded Body, for the immutability comparison and the activity merge (for a source's statements, only what the merge reads)
 	Refs         xapi.Refs      // what query filters index
 	AuthorityKey string         // IFI key of the authority, for statements/read/mine
 	// Deliveries are the forwarding targets the rules chose for it, stored

@@ -174,18 +174,21 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	// prefetches and maps; with a PreparingSink a second stage prepares;
 	// the loop below stores batches in log order, each with its cursor.
 	pctx, stopProducer := context.WithCancel(ctx)
-	mapped := make(chan mappedBatch, 1)
+	// Unbuffered: each stage holds at most the batch it works on, which
+	// bounds memory to about four batches with two writers.
+	mapped := make(chan mappedBatch)
 	s.attached = map[int64]bool{}
 	go s.produce(pctx, repo, q, st.Cursor, mapped)
 	batches := mapped
 	ps, preparing := s.Sink.(PreparingSink)
 	if preparing {
-		prepared := make(chan mappedBatch, 1)
+		prepared := make(chan mappedBatch)
 		go func() {
 			defer close(prepared)
 			for b := range mapped {
 				if b.err == nil {
 					b.prepared, b.err = ps.PrepareFromSource(p, b.stmts)
+					b.stmts = nil // the prepared batch has what storing needs
 				}
 				select {
 				case prepared <- b:

@@ -47,6 +47,7 @@ type options struct {
 	queryN      int
 	walks       int
 	tmp         string
+	bufferPool  string
 }
 
 func main() {
@@ -65,6 +66,7 @@ func main() {
 	flag.DurationVar(&o.moodleCap, "moodle-timeout", 6*time.Minute, "stop the Moodle sync (SIGTERM, it resumes from its cursor) after this long and report the rate so far")
 	flag.IntVar(&o.queryN, "query-requests", 200, "sequential requests per query filter")
 	flag.IntVar(&o.walks, "walks", 20, "20-page `more` walks")
+	flag.StringVar(&o.bufferPool, "mysql-buffer-pool", "", "resize InnoDB's buffer pool for the run, e.g. 2G (restored at the end; default: leave the server as it is)")
 	flag.Parse()
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -130,6 +132,26 @@ func main() {
 		}
 	}
 
+	if o.bufferPool != "" && strings.Contains(dbs, "mysql") {
+		size, err := parseSize(o.bufferPool)
+		if err != nil {
+			runCleanups()
+			fatalf("%v", err)
+		}
+		restore, err := setBufferPool(ctx, o.mysqlServer, size)
+		if err != nil {
+			runCleanups()
+			fatalf("%v", err)
+		}
+		cleanupsMu.Lock()
+		cleanups = append(cleanups, restore)
+		cleanupsMu.Unlock()
+	}
+	server := ""
+	if strings.Contains(dbs, "mysql") {
+		server = mysqlSettings(ctx, o.mysqlServer)
+	}
+
 	start := time.Now()
 	var rows []row
 	report := func(r ...row) {
@@ -171,6 +193,9 @@ func main() {
 	fmt.Printf("## bridge-bench results\n\n")
 	fmt.Printf("`%s` — %s, %d CPUs, %s; total %s\n\n", strings.Join(os.Args, " "), time.Now().Format("2006-01-02 15:04 MST"),
 		runtime.NumCPU(), runtime.Version(), time.Since(start).Round(time.Second))
+	if server != "" {
+		fmt.Printf("Server: %s.\n\n", server)
+	}
 	printTable(os.Stdout, rows)
 }
 
