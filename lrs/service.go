@@ -30,7 +30,7 @@ type Service struct {
 	// Router, when set, chooses the forwarding targets of each statement.
 	Router Router
 	// GroupWriters, when above zero, turns on group commit (groupcommit.go):
-	// requests of up to 100 statements without attachments that arrive
+	// requests of up to 10 statements without attachments that arrive
 	// while this many writers are busy share the next transaction. Zero
 	// stores each request in its own transaction.
 	GroupWriters int
