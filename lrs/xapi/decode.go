@@ -11,83 +11,16 @@ import (
 const maxDepth = 200
 
 // DecodeJSON decodes a JSON document with json.Number numbers. It rejects
-// trailing data after the value and duplicate keys in any object.
+// trailing data after the value, duplicate keys in any object (compared
+// after unescaping) and nesting deeper than maxDepth.
 //
-// The common case (well-formed, no duplicate keys, not too deep) takes a
-// fast path: one byte scan for duplicate keys and depth, then the standard
-// decoder. Anything else takes the token-by-token path, which names the
-// problem and where it is.
+// Documents are read in one pass by decodeFast. Anything it refuses takes
+// the token-by-token path, which names the problem and where it is.
 func DecodeJSON(data []byte) (any, error) {
-	if plainJSON(data) {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err == nil {
-			if _, err := dec.Token(); err == io.EOF {
-				return v, nil
-			}
-		}
+	if v, err := decodeFast(data); err == nil {
+		return v, nil
 	}
 	return decodeSlow(data)
-}
-
-// plainJSON reports whether a scan of data finds neither a duplicate key
-// in an object nor nesting deeper than maxDepth, and no escaped key (whose
-// duplicates a byte comparison could miss). It does not check syntax: the
-// decoder that follows does.
-func plainJSON(data []byte) bool {
-	type frame struct {
-		object bool
-		keys   map[string]struct{}
-		key    bool // the next string in this object is a key
-	}
-	stack := make([]frame, 0, 16)
-	for i := 0; i < len(data); i++ {
-		switch c := data[i]; c {
-		case '{', '[':
-			if len(stack) >= maxDepth {
-				return false
-			}
-			stack = append(stack, frame{object: c == '{', key: c == '{'})
-		case '}', ']':
-			if len(stack) == 0 {
-				return false
-			}
-			stack = stack[:len(stack)-1]
-		case ',':
-			if n := len(stack); n > 0 && stack[n-1].object {
-				stack[n-1].key = true
-			}
-		case '"':
-			start := i + 1
-			escaped := false
-			for i++; i < len(data) && data[i] != '"'; i++ {
-				if data[i] == '\\' {
-					escaped = true
-					i++
-				}
-			}
-			if i >= len(data) {
-				return false
-			}
-			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].key {
-				if escaped {
-					return false
-				}
-				f := &stack[n-1]
-				if f.keys == nil {
-					f.keys = make(map[string]struct{}, 8)
-				}
-				k := string(data[start:i])
-				if _, dup := f.keys[k]; dup {
-					return false
-				}
-				f.keys[k] = struct{}{}
-				f.key = false
-			}
-		}
-	}
-	return len(stack) == 0
 }
 
 // decodeSlow decodes token by token, naming duplicate keys and malformed
