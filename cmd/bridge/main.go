@@ -16,9 +16,9 @@ func main() {
 	}
 }
 
-// Unless GOGC or GOMEMLIMIT say otherwise, the bridge collects garbage a
-// third as often as Go's default while its heap is small (GOGC=300) and
-// harder as the memory Go manages nears a soft limit of 160 MiB. Decoding
+// Unless GOGC or GOMEMLIMIT say otherwise, the bridge collects garbage half
+// as often as Go's default while its heap is small (GOGC=200) and harder
+// as the memory Go manages nears a soft limit of 128 MiB. Decoding
 // statements allocates a lot of short-lived maps, and collections were a
 // fifth of the bridge's CPU at Go's default; the limit keeps the process
 // well under 200 MB in every benchmark. Set GOMEMLIMIT higher on a big
