@@ -290,6 +290,9 @@ func invalidJSON(err error) Outcome {
 
 // checkObject verifies that raw is a single JSON object.
 func checkObject(raw json.RawMessage) error {
+	if _, ok := scanStatement(raw); ok {
+		return nil
+	}
 	if !json.Valid(raw) {
 		return errors.New("not valid JSON")
 	}

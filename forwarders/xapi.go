@@ -48,13 +48,15 @@ type XAPIConfig struct {
 // also inside a SubStatement) and a "version" not starting with "1.0." is set to "1.0.0". "authority" and
 // "stored" are kept (the receiver overwrites them). Items that are not a JSON object are Permanent and never sent.
 type XAPI struct {
-	name       string
-	statements *url.URL
-	version    string
-	auth       string
-	timeout    time.Duration
-	headers    map[string]string
-	client     *http.Client
+	name          string
+	statements    *url.URL
+	statementsURL string // statements.String()
+	version       string
+	auth          string
+	timeout       time.Duration
+	headers       map[string]string
+	hdr           http.Header // every request's headers (cloned per request)
+	client        *http.Client
 }
 
 // NewXAPI validates c and returns the forwarder.
@@ -120,16 +122,7 @@ func NewXAPI(c XAPIConfig) (*XAPI, error) {
 	st.Path = strings.TrimSuffix(u.Path, "/") + "/statements"
 	st.RawPath = ""
 	x.statements = &st
-	return x, nil
-}
-
-// Name returns the target's name.
-func (x *XAPI) Name() string { return x.name }
-
-// Version returns the xAPI version the target is spoken to with.
-func (x *XAPI) Version() string { return x.version }
-
-func (x *XAPI) header() http.Header {
+	x.statementsURL = st.String()
 	h := make(http.Header, len(x.headers)+5)
 	for k, v := range x.headers {
 		h.Set(k, v)
@@ -141,8 +134,18 @@ func (x *XAPI) header() http.Header {
 	if x.auth != "" {
 		h.Set("Authorization", x.auth)
 	}
-	return h
+	x.hdr = h
+	return x, nil
 }
+
+// Name returns the target's name.
+func (x *XAPI) Name() string { return x.name }
+
+// Version returns the xAPI version the target is spoken to with.
+func (x *XAPI) Version() string { return x.version }
+
+// header returns the headers of a request (a copy: the client may add to them).
+func (x *XAPI) header() http.Header { return x.hdr.Clone() }
 
 type xapiItem struct {
 	idx  int    // position in items / outcomes
@@ -153,7 +156,8 @@ type xapiItem struct {
 // Send delivers items as one batch (see the type doc for the fallbacks).
 func (x *XAPI) Send(ctx context.Context, items []Item) []Outcome {
 	out := make([]Outcome, len(items))
-	var batch []xapiItem
+	batch := make([]xapiItem, 0, len(items))
+	size := 2
 	for i, it := range items {
 		body, id, err := x.prepare(it.Statement)
 		if err != nil {
@@ -164,24 +168,32 @@ func (x *XAPI) Send(ctx context.Context, items []Item) []Outcome {
 			id = it.StatementID
 		}
 		batch = append(batch, xapiItem{idx: i, id: id, body: body})
+		size += len(body) + 1
 	}
 	if len(batch) == 0 {
 		return out
 	}
-	parts := make([][]byte, len(batch))
-	idx := make([]int, len(batch))
+	// The request body: the statements' bytes joined into an array.
+	body := make([]byte, 0, size)
+	body = append(body, '[')
 	for i, b := range batch {
-		parts[i], idx[i] = b.body, b.idx
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, b.body...)
 	}
-	r := do(ctx, x.client, x.timeout, http.MethodPost, x.statements.String(), x.header(), joinArray(parts))
-	o := classify(ctx, r, x.timeout, time.Now())
+	body = append(body, ']')
+	r := do(ctx, x.client, x.timeout, http.MethodPost, x.statementsURL, x.header(), body)
 	switch {
 	case r.err == nil && r.status == http.StatusConflict:
 		x.each(ctx, batch, out, true)
 	case r.err == nil && r.status == http.StatusBadRequest && len(batch) > 1:
 		x.each(ctx, batch, out, false)
 	default:
-		fill(out, idx, o)
+		o := classify(ctx, r, x.timeout, time.Now())
+		for _, b := range batch {
+			out[b.idx] = o
+		}
 	}
 	return out
 }
@@ -193,7 +205,7 @@ func (x *XAPI) each(ctx context.Context, batch []xapiItem, out []Outcome, prefer
 		if preferPut && b.id != "" {
 			o = x.put(ctx, b)
 		} else {
-			r := do(ctx, x.client, x.timeout, http.MethodPost, x.statements.String(), x.header(), b.body)
+			r := do(ctx, x.client, x.timeout, http.MethodPost, x.statementsURL, x.header(), b.body)
 			o = classify(ctx, r, x.timeout, time.Now())
 			if r.err == nil && r.status == http.StatusConflict && b.id != "" {
 				o = x.put(ctx, b)
@@ -223,7 +235,35 @@ func (x *XAPI) put(ctx context.Context, b xapiItem) Outcome {
 }
 
 // prepare validates a statement, adapts it to the target version and returns its id.
+//
+// Most statements are sent as stored, without being decoded: one scan
+// (scanStatement) validates them and finds the id, and whether a 1.0.3
+// target needs anything changed. A 2.0.0 target takes every valid statement
+// as it is; for a 1.0.3 target, statements without a "contextAgents" or
+// "contextGroups" key are sent as they are, or with the value of their one
+// top-level "version" replaced by "1.0.0" in place when that is the only
+// change. Everything else takes the decoding path, prepareDecoded.
 func (x *XAPI) prepare(raw json.RawMessage) (body []byte, id string, err error) {
+	info, ok := scanStatement(raw)
+	switch {
+	case !ok:
+	case x.version != Version103:
+		return raw, info.id, nil
+	case info.strip || info.verOdd:
+	case !info.verFix:
+		return raw, info.id, nil
+	case info.versions == 1:
+		b := make([]byte, 0, len(raw)+8)
+		b = append(b, raw[:info.verStart]...)
+		b = append(b, `"1.0.0"`...)
+		b = append(b, raw[info.verEnd:]...)
+		return b, info.id, nil
+	}
+	return x.prepareDecoded(raw)
+}
+
+// prepareDecoded is prepare by decoding the statement.
+func (x *XAPI) prepareDecoded(raw json.RawMessage) (body []byte, id string, err error) {
 	if err := checkObject(raw); err != nil {
 		return nil, "", err
 	}
