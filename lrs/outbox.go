@@ -47,6 +47,10 @@ type Outbox interface {
 	// leaseUntil, so no other worker takes them, and returns them with their
 	// statements.
 	ClaimDeliveries(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]OutboxItem, error)
+	// ClaimPart is ClaimDeliveries restricted to the deliveries whose id
+	// modulo parts is part (0 <= part < parts): the workers of one process
+	// claim side by side without contending for the same rows.
+	ClaimPart(ctx context.Context, target string, part, parts, limit int, now, leaseUntil time.Time) ([]OutboxItem, error)
 	// CompleteDeliveries removes delivered rows.
 	CompleteDeliveries(ctx context.Context, ids []int64) error
 	// RetryDelivery records a failed attempt and when to try again, if the

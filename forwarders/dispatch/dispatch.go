@@ -62,10 +62,11 @@ type Dispatcher struct {
 	Logger       *slog.Logger
 	Registry     prometheus.Registerer
 
-	wakeMu   sync.Mutex
-	wakers   []chan struct{}
-	initOnce sync.Once
-	metrics  *metrics
+	wakeMu    sync.Mutex
+	wakers    []chan struct{}
+	initOnce  sync.Once
+	metrics   *metrics
+	completed completer
 }
 
 type metrics struct {
@@ -147,11 +148,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			t.LeaseExtra = defaultLeaseExtra
 		}
 		t.Retry = t.Retry.WithDefaults()
+		claim := new(sync.Mutex)
 		for i := 0; i < t.Concurrency; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				d.worker(ctx, t, d.waker())
+				d.worker(ctx, t, i, claim, d.waker())
 			}()
 		}
 	}
@@ -161,6 +163,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		d.gauges(ctx)
 	}()
 	wg.Wait()
+	// Record the deliveries the last batches delivered.
+	d.completed.wait()
 }
 
 // gauges refreshes queue depths and breaker states for /metrics.
@@ -203,8 +207,26 @@ func stateValue(s string) float64 {
 	return 0
 }
 
-func (d *Dispatcher) worker(ctx context.Context, t *Target, wake chan struct{}) {
+// worker n of t's workers claims and delivers deliveries of t.
+//
+// When the previous claim came back full (a backlog), each worker claims
+// from its own part of the deliveries (ids modulo the workers), so the
+// workers claim side by side without meeting on the same rows; and from
+// all of them when its part has nothing due, so no delivery waits for a
+// busy worker while another is idle. Otherwise the workers take turns to
+// claim from all (claim): when there is little to send, one worker sends
+// it in one request.
+//
+// A claim asks for BatchSize deliveries. While claims come back full and
+// are delivered without a failure, the next asks for twice as many, up to
+// maxClaim(t), which are sent in requests of BatchSize one after the other:
+// while ingest keeps the database busy, a claim's two statements take far
+// longer than a request to a local target, and fewer, larger claims
+// deliver more.
+func (d *Dispatcher) worker(ctx context.Context, t *Target, n int, claim *sync.Mutex, wake chan struct{}) {
 	poll := d.PollInterval
+	limit := t.BatchSize
+	backlog := false
 	for ctx.Err() == nil {
 		wait := poll
 		if t.Sender != nil {
@@ -217,21 +239,45 @@ func (d *Dispatcher) worker(ctx context.Context, t *Target, wake chan struct{}) 
 			}
 		}
 		now := time.Now()
-		items, err := d.Outbox.ClaimDeliveries(ctx, t.Name, t.BatchSize, now, now.Add(leaseFor(t)))
+		lease := now.Add(leaseFor(t))
+		var items []lrs.OutboxItem
+		var err error
+		if backlog && t.Concurrency > 1 {
+			items, err = d.Outbox.ClaimPart(ctx, t.Name, n, t.Concurrency, limit, now, lease)
+		}
+		if err == nil && len(items) == 0 {
+			claim.Lock()
+			items, err = d.Outbox.ClaimDeliveries(ctx, t.Name, limit, now, lease)
+			claim.Unlock()
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				d.Logger.Warn("claiming deliveries failed", "target", t.Name, "error", err)
 			}
+			limit, backlog = t.BatchSize, false
 			sleep(ctx, poll, nil)
 			continue
 		}
 		if len(items) == 0 {
+			limit, backlog = t.BatchSize, false
 			// Jitter the poll so several processes do not poll in step.
 			sleep(ctx, wait/2+time.Duration(rand.Int64N(int64(wait/2)+1)), wake)
 			continue
 		}
-		d.deliver(t, items)
+		backlog = len(items) == limit
+		ok := d.deliver(t, items)
+		if ok && backlog {
+			limit = min(2*limit, maxClaim(t))
+		} else {
+			limit = t.BatchSize
+		}
 	}
+}
+
+// maxClaim is the most deliveries a worker of t claims at once: BatchSize,
+// or a few batches of it up to 400 deliveries.
+func maxClaim(t *Target) int {
+	return t.BatchSize * max(1, min(4, 400/t.BatchSize))
 }
 
 // sleep waits for d, a wake-up or the end of ctx; it reports whether ctx
@@ -274,15 +320,15 @@ func sendTimeout(t *Target) time.Duration {
 	return leaseFor(t) - extra/2
 }
 
-// deliver sends claimed items and records outcomes. It does not use the
-// dispatcher's context: a batch being sent at shutdown is finished (bounded
-// by its lease) so its outcome is recorded, not left leased.
-func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) {
+// deliver sends claimed items and records outcomes, and reports whether
+// every item was delivered. It does not use the dispatcher's context: a
+// claim being sent at shutdown is finished (bounded by its lease) so its
+// outcome is recorded, not left leased.
+func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout(t))
 	defer cancel()
 	if t.Sender != nil {
-		d.sendBatch(ctx, t, t.Sender, items)
-		return
+		return d.sendAll(ctx, t, t.Sender, items)
 	}
 	// The personal target: one batch per registered LRS.
 	type key struct {
@@ -298,35 +344,85 @@ func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) {
 		}
 		groups[k] = append(groups[k], it)
 	}
+	ok := true
 	for _, k := range order {
 		f, err := d.Personal.Forwarder(ctx, k.store, k.agent)
 		if err != nil {
 			for _, it := range groups[k] {
 				d.record(t, it, forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()})
 			}
+			ok = false
 			continue
 		}
-		d.sendBatch(ctx, t, f, groups[k])
+		if !d.sendAll(ctx, t, f, groups[k]) {
+			ok = false
+		}
+	}
+	return ok
+}
+
+// sendAll sends items in batches of at most BatchSize, one after the other,
+// and reports whether every item was delivered. After a batch with a
+// retryable failure (the target is down or overloaded), or once the time
+// for the claim has run out, the items not sent are released without
+// counting an attempt: due again after the failure's Retry-After (at least
+// a second), or at once.
+func (d *Dispatcher) sendAll(ctx context.Context, t *Target, f *forwarders.Breaker, items []lrs.OutboxItem) bool {
+	ok := true
+	for len(items) > 0 {
+		if ctx.Err() != nil {
+			d.release(t, items, 0, "not sent: the time for the batch ran out")
+			return false
+		}
+		n := min(len(items), t.BatchSize)
+		allOK, retry, after := d.sendBatch(ctx, t, f, items[:n])
+		items = items[n:]
+		ok = ok && allOK
+		if retry && len(items) > 0 {
+			d.release(t, items, max(after, time.Second), "not sent: an earlier request to the target failed")
+			return false
+		}
+	}
+	return ok
+}
+
+// release makes claimed items due again at now+after, keeping their attempt
+// count: they were not sent.
+func (d *Dispatcher) release(t *Target, items []lrs.OutboxItem, after time.Duration, msg string) {
+	ctx, cancel := recordContext()
+	defer cancel()
+	next := time.Now().Add(after)
+	for _, it := range items {
+		if err := d.Outbox.RetryDelivery(ctx, it.ID, it.Lease, it.Attempts, next, 0, msg); err != nil {
+			d.Logger.Error("releasing delivery failed", "target", t.Name, "delivery", it.ID, "error", err)
+		}
 	}
 }
 
-func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Breaker, items []lrs.OutboxItem) {
+// sendBatch sends one batch and records its outcomes. It reports whether
+// every item was delivered, whether any failed retryably, and the longest
+// Retry-After of those.
+func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Breaker, items []lrs.OutboxItem) (allOK, retry bool, after time.Duration) {
+	allOK = true
 	batch := make([]forwarders.Item, 0, len(items))
 	sent := make([]lrs.OutboxItem, 0, len(items))
 	for _, it := range items {
 		body, err := d.prepare(it)
 		if err != nil {
 			d.record(t, it, forwarders.Outcome{Permanent: true, Error: err.Error()})
+			allOK = false
 			continue
 		}
 		batch = append(batch, forwarders.Item{DeliveryID: it.ID, StatementID: it.StatementID, Statement: body})
 		sent = append(sent, it)
 	}
 	if len(batch) == 0 {
-		return
+		return allOK, false, 0
 	}
 	outcomes := f.Send(ctx, batch)
-	var done []int64
+	done := make([]int64, 0, len(sent))
+	delay := d.metrics.delay.WithLabelValues(t.Name)
+	now := time.Now()
 	for i, it := range sent {
 		o := forwarders.Outcome{Error: "no outcome"}
 		if i < len(outcomes) {
@@ -334,22 +430,90 @@ func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Bre
 		}
 		if o.OK {
 			done = append(done, it.ID)
-			d.metrics.delivered.WithLabelValues(t.Name).Inc()
-			d.metrics.delay.WithLabelValues(t.Name).Observe(time.Since(it.CreatedAt).Seconds())
+			delay.Observe(now.Sub(it.CreatedAt).Seconds())
 			continue
+		}
+		allOK = false
+		if o.Retryable() {
+			retry = true
+			after = max(after, o.RetryAfter)
 		}
 		d.record(t, it, o)
 	}
-	// Record with a context of its own: the send's may have run out (a slow
-	// batch), and outcomes that are not recorded are sent again.
-	rctx, cancel := recordContext()
-	defer cancel()
-	if err := d.Outbox.CompleteDeliveries(rctx, done); err != nil {
-		// The rows stay leased and will be sent again after the lease:
-		// receivers dedupe by statement id (xAPI) or X-Bridge-Delivery.
-		d.Logger.Error("recording deliveries failed", "target", t.Name, "error", err)
+	if len(done) > 0 {
+		d.metrics.delivered.WithLabelValues(t.Name).Add(float64(len(done)))
+	}
+	d.completed.add(d, done)
+	return allOK, retry, after
+}
+
+// completer removes delivered rows from the outbox in the background, off
+// the workers' path: one DELETE at a time, for all the deliveries delivered
+// since the previous one began (so several batches share a statement and
+// its commit when the database is busy). Delivered rows stay leased until
+// then; if the process stops before, they are sent again after their lease
+// (receivers dedupe by statement id or X-Bridge-Delivery), as when a DELETE
+// fails.
+type completer struct {
+	mu      sync.Mutex
+	ids     []int64
+	running bool
+	wg      sync.WaitGroup
+}
+
+// add queues delivered ids for removal.
+func (c *completer) add(d *Dispatcher, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.ids = append(c.ids, ids...)
+	if c.running {
+		c.mu.Unlock()
+		return
+	}
+	c.running = true
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go c.run(d)
+}
+
+func (c *completer) run(d *Dispatcher) {
+	defer c.wg.Done()
+	var buf []int64
+	for {
+		c.mu.Lock()
+		ids := c.ids
+		c.ids = buf[:0]
+		if len(ids) == 0 {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for rest := ids; len(rest) > 0; {
+			chunk := rest[:min(len(rest), maxComplete)]
+			rest = rest[len(chunk):]
+			// A context of its own: the send's may have run out (a slow
+			// batch), and outcomes that are not recorded are sent again.
+			ctx, cancel := recordContext()
+			if err := d.Outbox.CompleteDeliveries(ctx, chunk); err != nil {
+				// The rows stay leased and will be sent again after the lease:
+				// receivers dedupe by statement id (xAPI) or X-Bridge-Delivery.
+				d.Logger.Error("recording deliveries failed", "deliveries", len(chunk), "error", err)
+			}
+			cancel()
+		}
+		buf = ids
 	}
 }
+
+// wait returns when every queued id has been removed (or failed to be).
+func (c *completer) wait() { c.wg.Wait() }
+
+// maxComplete bounds the ids of one DELETE (placeholder limits: SQLite
+// 32766, MySQL 65535).
+const maxComplete = 1000
 
 // prepare returns the statement to send: the stored one with the rule's
 // transform applied.

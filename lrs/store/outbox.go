@@ -52,23 +52,29 @@ func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, storeID int64, f
 	return nil
 }
 
-// ClaimDeliveries implements lrs.Outbox. On MySQL the rows are selected
-// FOR UPDATE SKIP LOCKED, so concurrent bridges sharing the database never
-// claim the same delivery; SQLite has a single writer.
-//
-// On MySQL the claim runs at READ COMMITTED. At REPEATABLE READ the locking
-// range scan takes next-key (gap) locks on the due index, and the statement
-// transactions inserting new deliveries into that range deadlock with it
-// (the client's POST failed with 500); and the non-locking read of the
-// claimed rows could use a snapshot older than the locking read, missing
-// the statements of deliveries committed in between, which then stayed
-// leased without being sent. Deadlocks and lock wait timeouts that remain
-// are retried.
+// ClaimDeliveries implements lrs.Outbox. Concurrent bridges sharing the
+// database never claim the same delivery: on MySQL a lease is taken by an
+// UPDATE that checks the row is still due and unleased, or by rows locked
+// FOR UPDATE SKIP LOCKED (see claimMySQL); SQLite has a single writer.
+// Deadlocks and lock wait timeouts are retried.
 func (db *DB) ClaimDeliveries(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]lrs.OutboxItem, error) {
+	return db.ClaimPart(ctx, target, 0, 1, limit, now, leaseUntil)
+}
+
+// ClaimPart implements lrs.Outbox.
+func (db *DB) ClaimPart(ctx context.Context, target string, part, parts, limit int, now, leaseUntil time.Time) ([]lrs.OutboxItem, error) {
+	c := claim{target: target, part: part, parts: parts, limit: limit, now: now.UnixMicro(), lease: leaseUntil.UnixMicro()}
+	if parts < 1 || part < 0 || part >= parts {
+		c.part, c.parts = 0, 1
+	}
 	var items []lrs.OutboxItem
 	err := db.retryWrite(ctx, func() error {
 		var err error
-		items, err = db.claimOnce(ctx, target, limit, now, leaseUntil)
+		if db.d.name == MySQL {
+			items, err = db.claimMySQL(ctx, c)
+		} else {
+			items, err = db.claimTx(ctx, c)
+		}
 		return err
 	})
 	if err != nil {
@@ -81,7 +87,159 @@ func (db *DB) ClaimDeliveries(ctx context.Context, target string, limit int, now
 	return items, nil
 }
 
-func (db *DB) claimOnce(ctx context.Context, target string, limit int, now, leaseUntil time.Time) ([]lrs.OutboxItem, error) {
+// claim is what a claim asks for.
+type claim struct {
+	target      string
+	part, parts int
+	limit       int
+	now, lease  int64 // unix µs
+}
+
+// due is the condition on deliveries d that the claim may take, and its
+// arguments.
+func (c claim) due() (string, []any) {
+	if c.parts > 1 {
+		return "d.target = ? AND d.state = 0 AND d.next_at_us <= ? AND d.lease_until_us <= ? AND d.id % ? = ?",
+			[]any{c.target, c.now, c.now, c.parts, c.part}
+	}
+	return "d.target = ? AND d.state = 0 AND d.next_at_us <= ? AND d.lease_until_us <= ?", []any{c.target, c.now, c.now}
+}
+
+// claimCols are the columns of a claimed delivery and its statement, in
+// the order scanClaimed reads them; claimFrom joins the statement (LEFT
+// JOIN: a delivery whose statement is gone comes back without one).
+const (
+	claimCols = "d.id, d.store_id, d.target, d.rule, d.personal_key, d.attempts, d.created_us, d.next_at_us, " +
+		"d.last_status, d.last_error, s.id, s.body"
+	claimFrom = " FROM deliveries d LEFT JOIN statements s ON s.pk = d.stmt_pk "
+)
+
+// claimMySQL claims in two statements, each its own transaction:
+//
+//  1. a plain (consistent, non-locking) read of the first due, unleased
+//     deliveries with their statements;
+//  2. an UPDATE that leases those of them that are still as read: due,
+//     unleased, and with the attempts and next_at_us read (every outcome
+//     recorded, and a replay, changes one of them), so the items returned
+//     are current. It locks the rows by primary key only, and the lease
+//     is committed with it.
+//
+// When the UPDATE leased every candidate (always, unless another process
+// claimed or changed some in between), they are the claim. When it leased
+// none, claimTx takes the next free rows with a locking scan. When it leased
+// some, a read finds them by their new lease; should another process have
+// leased some of the candidates with the very same lease value, which rows
+// are ours cannot be told, and none is returned: they are sent when the
+// lease has run out (nothing is lost or sent twice).
+//
+// (The earlier claim, a transaction at READ COMMITTED with a locking scan
+// of the due index, a read of the locked rows and the lease, took six round
+// trips, each slow while ingest keeps the database busy, and its locking
+// scan locks and re-checks every record it passes, including the
+// delete-marked ones delivered rows leave at the head of the queue until
+// purge removes them.)
+func (db *DB) claimMySQL(ctx context.Context, c claim) ([]lrs.OutboxItem, error) {
+	nowUS, lease := c.now, c.lease
+	due, args := c.due()
+	items, orphans, err := scanClaimed(db.w.QueryContext(ctx, "SELECT "+claimCols+claimFrom+"WHERE "+due+
+		" ORDER BY d.next_at_us, d.id LIMIT ?", append(args, c.limit)...))
+	if err != nil {
+		return nil, err
+	}
+	if len(orphans) > 0 {
+		if err := db.deleteOrphans(ctx, db.w, orphans, nowUS); err != nil {
+			return nil, err
+		}
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	args = make([]any, 0, 4+4*len(items))
+	args = append(args, lease, c.target, nowUS, nowUS)
+	for _, it := range items {
+		args = append(args, it.ID)
+	}
+	for _, it := range items {
+		args = append(args, it.ID, it.Attempts, it.NextAt.UnixMicro())
+	}
+	res, err := db.w.ExecContext(ctx, "UPDATE deliveries SET lease_until_us = ? WHERE target = ? AND state = 0 AND next_at_us <= ? AND lease_until_us <= ? "+
+		"AND id IN "+inList(len(items))+" AND (id, attempts, next_at_us) IN ("+strings.TrimSuffix(strings.Repeat("(?,?,?),", len(items)), ",")+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case n == int64(len(items)):
+	case n == 0:
+		return db.claimTx(ctx, c)
+	default:
+		ids := make([]any, 0, len(items)+1)
+		ids = append(ids, lease)
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		rows, err := db.w.QueryContext(ctx, "SELECT id FROM deliveries WHERE lease_until_us = ? AND id IN "+inList(len(items)), ids...)
+		if err != nil {
+			return nil, err
+		}
+		ours := make(map[int64]bool, n)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			ours[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if int64(len(ours)) != n {
+			return nil, nil
+		}
+		kept := items[:0]
+		for _, it := range items {
+			if ours[it.ID] {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
+	for i := range items {
+		items[i].Lease = lease
+	}
+	return items, nil
+}
+
+// deleteOrphans deletes deliveries whose statement is gone (erased or past
+// retention between a back-fill's read and its insert): they can never be
+// sent, and would block the head of the queue.
+func (db *DB) deleteOrphans(ctx context.Context, e interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, ids []int64, nowUS int64) error {
+	_, err := e.ExecContext(ctx, "DELETE FROM deliveries WHERE state = 0 AND lease_until_us <= ? AND id IN "+inList(len(ids)),
+		append([]any{nowUS}, int64Args(ids)...)...)
+	return err
+}
+
+// claimTx claims in one transaction: on SQLite, whose single writer
+// excludes every other, a read of the first due deliveries with their
+// statements, then their lease; on MySQL (claimMySQL's fallback), at READ
+// COMMITTED, a locking scan of the due index FOR UPDATE SKIP LOCKED, a read
+// of the locked rows with their statements, then their lease.
+//
+// At REPEATABLE READ the locking range scan would take next-key (gap) locks
+// on the due index, and the statement transactions inserting new
+// deliveries into that range deadlock with it (the client's POST failed
+// with 500); and the non-locking read of the claimed rows could use a
+// snapshot older than the locking read, missing the statements of
+// deliveries committed in between, which then stayed leased without being
+// sent.
+func (db *DB) claimTx(ctx context.Context, c claim) ([]lrs.OutboxItem, error) {
 	var opts *sql.TxOptions
 	if db.d.name == MySQL {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
@@ -91,49 +249,21 @@ func (db *DB) claimOnce(ctx context.Context, target string, limit int, now, leas
 		return nil, &lrs.Error{Code: lrs.EUNAVAILABLE, Message: "database unavailable", Cause: err}
 	}
 	defer tx.Rollback()
-	q := "SELECT id FROM deliveries WHERE target = ? AND state = 0 AND next_at_us <= ? AND lease_until_us <= ? ORDER BY next_at_us, id LIMIT ?"
+	nowUS := c.now
+	var items []lrs.OutboxItem
+	var orphans []int64
 	if db.d.name == MySQL {
-		q += " FOR UPDATE SKIP LOCKED"
+		items, orphans, err = claimScan(ctx, tx, c)
+	} else {
+		due, args := c.due()
+		items, orphans, err = scanClaimed(tx.QueryContext(ctx, "SELECT "+claimCols+claimFrom+"WHERE "+due+
+			" ORDER BY d.next_at_us, d.id LIMIT ?", append(args, c.limit)...))
 	}
-	rows, err := tx.QueryContext(ctx, q, target, now.UnixMicro(), now.UnixMicro(), limit)
 	if err != nil {
 		return nil, err
 	}
-	var ids []any
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	items, err := db.outboxItems(ctx, tx, "d.id IN "+inList(len(ids)), ids, "d.next_at_us, d.id")
-	if err != nil {
-		return nil, err
-	}
-	if len(items) < len(ids) {
-		// Deliveries whose statement is gone (erased or past retention
-		// between a back-fill's read and its insert) can never be sent:
-		// drop them, or they would block the head of the queue.
-		got := make(map[int64]bool, len(items))
-		for _, it := range items {
-			got[it.ID] = true
-		}
-		var orphans []any
-		for _, id := range ids {
-			if !got[id.(int64)] {
-				orphans = append(orphans, id)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM deliveries WHERE id IN "+inList(len(orphans)), orphans...); err != nil {
+	if len(orphans) > 0 {
+		if err := db.deleteOrphans(ctx, tx, orphans, nowUS); err != nil {
 			return nil, err
 		}
 	}
@@ -142,21 +272,80 @@ func (db *DB) claimOnce(ctx context.Context, target string, limit int, now, leas
 	}
 	// Lease exactly the rows returned: a row leased but not returned would
 	// not be sent until its lease ran out.
-	leased := make([]any, len(items))
-	for i, it := range items {
-		leased[i] = it.ID
+	leased := make([]any, 0, len(items)+1)
+	leased = append(leased, c.lease)
+	for _, it := range items {
+		leased = append(leased, it.ID)
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET lease_until_us = ? WHERE id IN "+inList(len(leased)),
-		append([]any{leaseUntil.UnixMicro()}, leased...)...); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE deliveries SET lease_until_us = ? WHERE id IN "+inList(len(items)), leased...); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	for i := range items {
-		items[i].Lease = leaseUntil.UnixMicro()
+		items[i].Lease = c.lease
 	}
 	return items, nil
+}
+
+// scanClaimed reads rows of claimCols: deliveries with their statement, and
+// the ids of those without one.
+func scanClaimed(rows *sql.Rows, err error) (items []lrs.OutboxItem, orphans []int64, _ error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it lrs.OutboxItem
+		var created, next int64
+		var sid []byte
+		if err := rows.Scan(&it.ID, &it.StoreID, &it.Target, &it.Rule, &it.PersonalKey, &it.Attempts, &created, &next,
+			&it.LastStatus, &it.LastError, &sid, &it.Statement); err != nil {
+			return nil, nil, err
+		}
+		if sid == nil {
+			orphans = append(orphans, it.ID)
+			continue
+		}
+		it.CreatedAt = time.UnixMicro(created).UTC()
+		it.NextAt = time.UnixMicro(next).UTC()
+		it.StatementID = uuidString(sid)
+		if items == nil {
+			items = make([]lrs.OutboxItem, 0, 64)
+		}
+		items = append(items, it)
+	}
+	return items, orphans, rows.Err()
+}
+
+// claimScan locks the first due deliveries on MySQL with a locking scan of
+// the due index, FOR UPDATE SKIP LOCKED, and reads them with their
+// statements.
+func claimScan(ctx context.Context, tx *sql.Tx, c claim) ([]lrs.OutboxItem, []int64, error) {
+	due, args := c.due()
+	rows, err := tx.QueryContext(ctx, "SELECT d.id FROM deliveries d WHERE "+due+" ORDER BY d.next_at_us, d.id LIMIT ? FOR UPDATE SKIP LOCKED",
+		append(args, c.limit)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	return scanClaimed(tx.QueryContext(ctx, "SELECT "+claimCols+claimFrom+"WHERE d.id IN "+inList(len(ids))+" ORDER BY d.next_at_us, d.id", ids...))
 }
 
 // retryWrite runs fn again (a few times, briefly) when it failed only
