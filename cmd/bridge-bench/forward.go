@@ -16,15 +16,45 @@ import (
 
 // receiver is a local xAPI LRS that answers POST /xapi/statements with the
 // ids, counts statements and records each one's store-to-delivery delay.
+// While held (hold), it leaves requests unanswered until release.
 type receiver struct {
 	n      atomic.Int64
 	mu     sync.Mutex
 	delays []time.Duration
 	last   time.Time
+	gate   chan struct{} // non-nil while held
+}
+
+// hold makes requests wait for release.
+func (rc *receiver) hold() {
+	rc.mu.Lock()
+	rc.gate = make(chan struct{})
+	rc.mu.Unlock()
+}
+
+// release answers the held requests and stops holding; it returns when.
+func (rc *receiver) release() time.Time {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.gate != nil {
+		close(rc.gate)
+		rc.gate = nil
+	}
+	return time.Now()
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	gate := rc.gate
+	rc.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	now := time.Now()
 	var stmts []struct {
 		ID     string `json:"id"`
@@ -165,5 +195,89 @@ rules:
 		row{scenario: fmt.Sprintf("forwarding: store-to-delivery delay at a steady 1,000/s offered (%s, %s statements)", pacedFor, thousands(int64(sent))), db: driver,
 			figure: fmt.Sprintf("p50 %s / p95 %s", ms(pp50), ms(pp95)), target: "p95 < 1 s", met: metWithRSS(pp95 < time.Second, rss), rssKB: rss},
 	)
+	return runDrain(ctx, o, driver, report)
+}
+
+// runDrain measures delivery capacity alone, as the rate at which a
+// backlog drains. A fresh bridge forwards to a receiver that holds its
+// requests unanswered (a target that stopped responding: the workers' first
+// batches wait, nothing else is sent, and no retry or circuit breaker is
+// involved, the request timeout being longer than the run) while
+// forward-statements statements are POSTed. Once every POST has been
+// answered, so all are stored with their deliveries, the receiver answers
+// again; the figure is the statements delivered from that moment to the
+// last delivery. Storing does not compete with delivering here, unlike the
+// first forwarding row, which is bounded by the POST rate.
+func runDrain(ctx context.Context, o *options, driver string, report func(...row)) error {
+	rc := &receiver{}
+	rc.hold()
+	defer rc.release()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: rc}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	t, err := newTarget(o, driver, "drain")
+	if err != nil {
+		return err
+	}
+	defer t.drop()
+	const batchSize, concurrency = 100, 2
+	extra := fmt.Sprintf(`targets:
+  - name: local
+    type: xapi
+    endpoint: http://%s/xapi
+    version: 2.0.0
+    delivery:
+      batch_size: %d
+      concurrency: %d
+      timeout: 10m
+rules:
+  - name: everything
+    when: "true"
+    targets: [local]
+`, ln.Addr(), batchSize, concurrency)
+	cfg, dir, err := writeConfig(o, t, extra)
+	if err != nil {
+		return err
+	}
+	p, err := startBridge(o, cfg, dir)
+	if err != nil {
+		return err
+	}
+	defer p.kill()
+	logf("drain on %s: POSTing %d statements while the receiver holds its requests, then measuring the drain", driver, o.forwardN)
+	n, postEl, err := drive(ctx, o.clients, 0, o.forwardN, 100, func(ctx context.Context, _ int, g *gen) (int, error) {
+		body, _ := g.batch(100, make([]byte, 0, 100*2200))
+		return 100, p.post(ctx, body)
+	})
+	if err != nil {
+		return fmt.Errorf("posting: %w (bridge stderr: %s)", err, tailFile(dir+"/stderr.log"))
+	}
+	if got := rc.n.Load(); got != 0 {
+		return fmt.Errorf("%d statements delivered while the receiver was holding", got)
+	}
+	start := rc.release()
+	deadline := time.Now().Add(10 * time.Minute)
+	for rc.n.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	rc.mu.Lock()
+	el := rc.last.Sub(start)
+	rc.mu.Unlock()
+	got := rc.n.Load()
+	rss := p.stop()
+	if got < int64(n) {
+		return fmt.Errorf("drain: delivered %d of %d in 10 minutes", got, n)
+	}
+	r := rate(int(got), el)
+	logf("  %d stored in %s (%s); backlog of %d delivered in %s after the receiver answered again = %s, peak RSS %d MB",
+		n, postEl.Round(time.Millisecond), fmtRate(rate(n, postEl)), got, el.Round(time.Millisecond), fmtRate(r), rss/1024)
+	report(row{scenario: fmt.Sprintf("forwarding capacity: a backlog of %s statements (stored while the target held its requests) drained once it answers (batch %d, concurrency %d)",
+		thousands(int64(n)), batchSize, concurrency),
+		db: driver, figure: fmtRate(r) + " delivered (target answering to last delivery)", target: ">= 5,000/s", met: metWithRSS(r >= 5000, rss), rssKB: rss})
 	return nil
 }
