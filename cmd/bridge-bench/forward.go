@@ -87,22 +87,25 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(ids)
 }
 
-func runForward(ctx context.Context, o *options, driver string, report func(...row)) error {
-	rc := &receiver{}
+// Both forwarding scenarios deliver in batches of 100 with two workers.
+const batchSize, concurrency = 100, 2
+
+// startForwarding serves rc on a local port and starts a bridge on a fresh
+// database (labelled label) that forwards every statement to it as an xAPI
+// target; delivery adds lines under the target's delivery settings. stop
+// ends the bridge, the receiver and the database.
+func startForwarding(o *options, driver, label string, rc *receiver, delivery string) (*bridgeProc, string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, "", nil, err
 	}
 	srv := &http.Server{Handler: rc}
 	go srv.Serve(ln)
-	defer srv.Close()
-
-	t, err := newTarget(o, driver, "forward")
+	t, err := newTarget(o, driver, label)
 	if err != nil {
-		return err
+		srv.Close()
+		return nil, "", nil, err
 	}
-	defer t.drop()
-	const batchSize, concurrency = 100, 2
 	extra := fmt.Sprintf(`targets:
   - name: local
     type: xapi
@@ -111,20 +114,31 @@ func runForward(ctx context.Context, o *options, driver string, report func(...r
     delivery:
       batch_size: %d
       concurrency: %d
-rules:
+%srules:
   - name: everything
     when: "true"
     targets: [local]
-`, ln.Addr(), batchSize, concurrency)
+`, ln.Addr(), batchSize, concurrency, delivery)
 	cfg, dir, err := writeConfig(o, t, extra)
+	var p *bridgeProc
+	if err == nil {
+		p, err = startBridge(o, cfg, dir)
+	}
+	if err != nil {
+		t.drop()
+		srv.Close()
+		return nil, "", nil, err
+	}
+	return p, dir, func() { p.kill(); t.drop(); srv.Close() }, nil
+}
+
+func runForward(ctx context.Context, o *options, driver string, report func(...row)) error {
+	rc := &receiver{}
+	p, dir, stop, err := startForwarding(o, driver, "forward", rc, "")
 	if err != nil {
 		return err
 	}
-	p, err := startBridge(o, cfg, dir)
-	if err != nil {
-		return err
-	}
-	defer p.kill()
+	defer stop()
 	logf("forward on %s: POSTing %d statements (batches of 100, %d clients) to a bridge forwarding all to a local xAPI receiver (batch_size %d, concurrency %d)",
 		driver, o.forwardN, o.clients, batchSize, concurrency)
 	start := time.Now()
@@ -212,43 +226,11 @@ func runDrain(ctx context.Context, o *options, driver string, report func(...row
 	rc := &receiver{}
 	rc.hold()
 	defer rc.release()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, dir, stop, err := startForwarding(o, driver, "drain", rc, "      timeout: 10m\n")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: rc}
-	go srv.Serve(ln)
-	defer srv.Close()
-
-	t, err := newTarget(o, driver, "drain")
-	if err != nil {
-		return err
-	}
-	defer t.drop()
-	const batchSize, concurrency = 100, 2
-	extra := fmt.Sprintf(`targets:
-  - name: local
-    type: xapi
-    endpoint: http://%s/xapi
-    version: 2.0.0
-    delivery:
-      batch_size: %d
-      concurrency: %d
-      timeout: 10m
-rules:
-  - name: everything
-    when: "true"
-    targets: [local]
-`, ln.Addr(), batchSize, concurrency)
-	cfg, dir, err := writeConfig(o, t, extra)
-	if err != nil {
-		return err
-	}
-	p, err := startBridge(o, cfg, dir)
-	if err != nil {
-		return err
-	}
-	defer p.kill()
+	defer stop()
 	logf("drain on %s: POSTing %d statements while the receiver holds its requests, then measuring the drain", driver, o.forwardN)
 	n, postEl, err := drive(ctx, o.clients, 0, o.forwardN, 100, func(ctx context.Context, _ int, g *gen) (int, error) {
 		body, _ := g.batch(100, make([]byte, 0, 100*2200))

@@ -105,59 +105,80 @@ func statement(i int) map[string]any {
 	}
 }
 
+// benchPrincipal stores the benchmarks' statements.
+var benchPrincipal = &lrs.Principal{Key: "bench", StoreID: 1, Scopes: []string{lrs.ScopeAll},
+	Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": "http://bench", "name": "bench"}}}
+
+// forwardSetup opens a fresh, migrated database for driver and returns a
+// local xAPI receiver, a dispatcher (not started) forwarding to it, and an
+// LRS service routing every statement there.
+func forwardSetup(b *testing.B, ctx context.Context, driver string) (*receiver, *dispatch.Dispatcher, *lrs.Service) {
+	dsn := filepath.Join(b.TempDir(), "bench.db")
+	if driver == store.MySQL {
+		dsn = testmysql.New(b)
+	}
+	db, err := store.Open(ctx, driver, dsn, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	b.Cleanup(srv.Close)
+	x, err := forwarders.NewXAPI(forwarders.XAPIConfig{Name: "local", Endpoint: srv.URL + "/xapi", Version: "2.0.0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := &dispatch.Dispatcher{Outbox: db, PollInterval: 200 * time.Millisecond, Targets: []*dispatch.Target{{
+		Name: "local", Sender: forwarders.NewBreaker(x, forwarders.BreakerConfig{}, nil), BatchSize: 100, Concurrency: 2}}}
+	svc := &lrs.Service{Statements: db, Router: everything{"local"}, DefaultLimit: 100, MaxLimit: 100}
+	return rc, d, svc
+}
+
+// storeBatches stores n statements in batches of 100.
+func storeBatches(b *testing.B, ctx context.Context, svc *lrs.Service, n int) {
+	for i := 0; i < n; i += 100 {
+		batch := make([]map[string]any, 0, 100)
+		for j := i; j < min(i+100, n); j++ {
+			batch = append(batch, statement(j))
+		}
+		if _, err := svc.StoreStatements(ctx, benchPrincipal, xapi.V200, batch, true, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// waitDelivered waits until the receiver has n statements (5 minutes at most).
+func waitDelivered(b *testing.B, rc *receiver, n int, start time.Time) {
+	for rc.n.Load() < int64(n) {
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("delivered %d of %d", rc.n.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // BenchmarkForward stores b.N statements (in batches of 100, each routed
 // to one local xAPI target) and measures until all have been delivered:
 // statements per second, and the store-to-delivery delay.
 func BenchmarkForward(b *testing.B) {
 	for _, driver := range []string{store.SQLite, store.MySQL} {
 		b.Run(driver, func(b *testing.B) {
-			dsn := filepath.Join(b.TempDir(), "bench.db")
-			if driver == store.MySQL {
-				dsn = testmysql.New(b)
-			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			db, err := store.Open(ctx, driver, dsn, store.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
-			rc := &receiver{}
-			srv := httptest.NewServer(rc)
-			defer srv.Close()
-			x, err := forwarders.NewXAPI(forwarders.XAPIConfig{Name: "local", Endpoint: srv.URL + "/xapi", Version: "2.0.0"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			d := &dispatch.Dispatcher{Outbox: db, PollInterval: 200 * time.Millisecond, Targets: []*dispatch.Target{{
-				Name: "local", Sender: forwarders.NewBreaker(x, forwarders.BreakerConfig{}, nil), BatchSize: 100, Concurrency: 2}}}
-			svc := &lrs.Service{Statements: db, Router: everything{"local"}, DefaultLimit: 100, MaxLimit: 100, OnRouted: d.Wake}
+			rc, d, svc := forwardSetup(b, ctx, driver)
+			svc.OnRouted = d.Wake
 			done := make(chan struct{})
 			go func() { d.Run(ctx); close(done) }()
-			p := &lrs.Principal{Key: "bench", StoreID: 1, Scopes: []string{lrs.ScopeAll},
-				Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": "http://bench", "name": "bench"}}}
 
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			start := time.Now()
-			for i := 0; i < b.N; i += 100 {
-				batch := make([]map[string]any, 0, 100)
-				for j := i; j < min(i+100, b.N); j++ {
-					batch = append(batch, statement(j))
-				}
-				if _, err := svc.StoreStatements(ctx, p, xapi.V200, batch, true, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			for rc.n.Load() < int64(b.N) {
-				if time.Since(start) > 5*time.Minute {
-					b.Fatalf("delivered %d of %d", rc.n.Load(), b.N)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			storeBatches(b, ctx, svc, b.N)
+			waitDelivered(b, rc, b.N, start)
 			el := time.Since(start)
 			cpu := cpuTime() - cpu0
 			b.StopTimer()
@@ -180,42 +201,11 @@ func BenchmarkForward(b *testing.B) {
 func BenchmarkDrain(b *testing.B) {
 	for _, driver := range []string{store.SQLite, store.MySQL} {
 		b.Run(driver, func(b *testing.B) {
-			dsn := filepath.Join(b.TempDir(), "bench.db")
-			if driver == store.MySQL {
-				dsn = testmysql.New(b)
-			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			db, err := store.Open(ctx, driver, dsn, store.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
-			rc := &receiver{}
-			srv := httptest.NewServer(rc)
-			defer srv.Close()
-			x, err := forwarders.NewXAPI(forwarders.XAPIConfig{Name: "local", Endpoint: srv.URL + "/xapi", Version: "2.0.0"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			d := &dispatch.Dispatcher{Outbox: db, PollInterval: 200 * time.Millisecond, Targets: []*dispatch.Target{{
-				Name: "local", Sender: forwarders.NewBreaker(x, forwarders.BreakerConfig{}, nil), BatchSize: 100, Concurrency: 2}}}
-			svc := &lrs.Service{Statements: db, Router: everything{"local"}, DefaultLimit: 100, MaxLimit: 100}
-			p := &lrs.Principal{Key: "bench", StoreID: 1, Scopes: []string{lrs.ScopeAll},
-				Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": "http://bench", "name": "bench"}}}
+			rc, d, svc := forwardSetup(b, ctx, driver)
 			storeStart := time.Now()
-			for i := 0; i < b.N; i += 100 {
-				batch := make([]map[string]any, 0, 100)
-				for j := i; j < min(i+100, b.N); j++ {
-					batch = append(batch, statement(j))
-				}
-				if _, err := svc.StoreStatements(ctx, p, xapi.V200, batch, true, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
+			storeBatches(b, ctx, svc, b.N)
 			storeEl := time.Since(storeStart)
 
 			b.ResetTimer()
@@ -223,12 +213,7 @@ func BenchmarkDrain(b *testing.B) {
 			start := time.Now()
 			done := make(chan struct{})
 			go func() { d.Run(ctx); close(done) }()
-			for rc.n.Load() < int64(b.N) {
-				if time.Since(start) > 5*time.Minute {
-					b.Fatalf("delivered %d of %d", rc.n.Load(), b.N)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			waitDelivered(b, rc, b.N, start)
 			el := time.Since(start)
 			cpu := cpuTime() - cpu0
 			b.StopTimer()

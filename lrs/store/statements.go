@@ -335,17 +335,7 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, storeID int64, fresh [
 		if err != nil {
 			return nil, lrs.Internal(err, "inserting statements")
 		}
-		for rows.Next() {
-			var id []byte
-			var pk int64
-			if err := rows.Scan(&id, &pk); err != nil {
-				rows.Close()
-				return nil, lrs.Internal(err, "inserting statements")
-			}
-			pks[uuidString(id)] = pk
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanIDKeys(rows, pks); err != nil {
 			return nil, lrs.Internal(err, "inserting statements")
 		}
 	}
@@ -366,21 +356,25 @@ func (db *DB) pksByID(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*l
 		if err != nil {
 			return nil, lrs.Internal(err, "reading statement keys")
 		}
-		for rows.Next() {
-			var id []byte
-			var pk int64
-			if err := rows.Scan(&id, &pk); err != nil {
-				rows.Close()
-				return nil, lrs.Internal(err, "reading statement keys")
-			}
-			out[uuidString(id)] = pk
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanIDKeys(rows, out); err != nil {
 			return nil, lrs.Internal(err, "reading statement keys")
 		}
 	}
 	return out, nil
+}
+
+// scanIDKeys reads (id, pk) rows into out, by id, and closes rows.
+func scanIDKeys(rows *sql.Rows, out map[string]int64) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id []byte
+		var pk int64
+		if err := rows.Scan(&id, &pk); err != nil {
+			return err
+		}
+		out[uuidString(id)] = pk
+	}
+	return rows.Err()
 }
 
 // copyIndex gives statement toPK every inheritable index row of fromPK.
