@@ -117,12 +117,20 @@ func (db *DB) SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, e
 }
 
 func (db *DB) insert(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment, cp *lrs.Checkpoint) (int, error) {
-	n, err := db.insertOnce(ctx, storeID, stmts, atts, cp)
-	if err != nil && isDuplicate(err) {
-		// A concurrent request stored one of these ids between our check and
-		// our insert; a second pass sees it and compares contents.
+	var n int
+	// Concurrent writers (group commit's, a sync's) can deadlock on the
+	// rows they share (activities, a cursor): the loser runs again.
+	err := db.retryWrite(ctx, func() error {
+		var err error
 		n, err = db.insertOnce(ctx, storeID, stmts, atts, cp)
-	}
+		if err != nil && isDuplicate(err) {
+			// A concurrent request stored one of these ids between our
+			// check and our insert; a second pass sees it and compares
+			// contents.
+			n, err = db.insertOnce(ctx, storeID, stmts, atts, cp)
+		}
+		return err
+	})
 	return n, err
 }
 
@@ -158,18 +166,11 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 			return 0, lrs.Errorf(lrs.ECONFLICT, "statement %s already exists with different content", ns.ID)
 		}
 	}
-	if cp != nil {
-		status := cp.Status
-		if len(status) == 0 {
-			status = []byte("{}")
-		}
-		if _, err := tx.ExecContext(ctx, "REPLACE INTO sync_cursors (source, position, status, updated_us) VALUES (?,?,?,?)",
-			cp.Source, cp.Position, string(status), time.Now().UnixMicro()); err != nil {
-			return 0, lrs.Internal(err, "moving sync cursor")
-		}
-	}
 	if len(fresh) == 0 {
 		if cp != nil {
+			if err := db.moveCursor(ctx, tx, cp); err != nil {
+				return 0, err
+			}
 			if err := tx.Commit(); err != nil {
 				return 0, lrs.Internal(err, "committing sync cursor")
 			}
@@ -245,11 +246,33 @@ func (db *DB) insertOnce(ctx context.Context, storeID int64, stmts []*lrs.NewSta
 	if err := db.propagateToReferrers(ctx, tx, storeID, fresh, pks, referenced); err != nil {
 		return 0, err
 	}
+	// 7. The source's cursor, last: its row is the one every batch of a
+	// source writes, and its lock is held from here to the commit, so a
+	// second batch of the same source stores everything above in parallel
+	// and waits only for this.
+	if cp != nil {
+		if err := db.moveCursor(ctx, tx, cp); err != nil {
+			return 0, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, lrs.Internal(err, "committing statements")
 	}
 	db.rememberActivities(seenActs)
 	return len(fresh), nil
+}
+
+// moveCursor writes a source's cursor in tx.
+func (db *DB) moveCursor(ctx context.Context, tx *sql.Tx, cp *lrs.Checkpoint) error {
+	status := cp.Status
+	if len(status) == 0 {
+		status = []byte("{}")
+	}
+	if _, err := tx.ExecContext(ctx, "REPLACE INTO sync_cursors (source, position, status, updated_us) VALUES (?,?,?,?)",
+		cp.Source, cp.Position, string(status), time.Now().UnixMicro()); err != nil {
+		return lrs.Internal(err, "moving sync cursor")
+	}
+	return nil
 }
 
 func boolInt(b bool) int {
