@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"mime"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -429,11 +430,20 @@ func EncodeJSON(v any) ([]byte, error) {
 // with MergeActivity, and their ids sorted.
 func CollectActivities(stmts []*NewStatement) ([]string, map[string]map[string]any) {
 	acts := map[string]map[string]any{}
+	// The definition last merged per id: merging the same definition again
+	// changes nothing, and a batch mostly repeats a few Activities (a
+	// course, its site) with identical definitions.
+	last := map[string]any{}
 	add := func(a map[string]any) {
 		id, ok := a["id"].(string)
 		if !ok || id == "" {
 			return
 		}
+		def := a["definition"]
+		if prev, seen := last[id]; seen && sameJSON(prev, def) {
+			return
+		}
+		last[id] = def
 		acts[id] = MergeActivity(acts[id], a)
 	}
 	var walk func(st map[string]any, top bool)
@@ -520,4 +530,41 @@ func MergeActivity(old, newer map[string]any) map[string]any {
 		out["definition"] = def
 	}
 	return out
+}
+
+// sameJSON reports whether two values of a statement (maps, slices and
+// scalars) are equal.
+func sameJSON(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameJSON(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameJSON(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case nil:
+		return b == nil
+	default:
+		return reflect.DeepEqual(a, b)
+	}
 }
