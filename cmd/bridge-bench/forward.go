@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -163,53 +164,102 @@ func runForward(ctx context.Context, o *options, driver string, report func(...r
 		return fmt.Errorf("delivered %d of %d in 10 minutes", got, n)
 	}
 
-	// Phase 2: a steady offered load below capacity (1,000 statements/s,
-	// 100 every 100 ms), to see the delay without a backlog.
+	// Phase 2: steady offered loads, open loop (a batch of 100 every
+	// 100 ms, then every 20 ms, whether or not earlier POSTs have been
+	// answered): the delay when ingest does not saturate the machine, and at
+	// the delivery rate the target asks for.
 	pacedFor := 15 * time.Second
 	if o.quick {
 		pacedFor = 5 * time.Second
 	}
-	rc.mu.Lock()
-	rc.delays = nil
-	rc.mu.Unlock()
-	base := rc.n.Load()
-	g := newGen(99)
-	sent := 0
-	tk := time.NewTicker(100 * time.Millisecond)
-	for t0 := time.Now(); time.Since(t0) < pacedFor && ctx.Err() == nil; {
-		<-tk.C
-		body, _ := g.batch(100, make([]byte, 0, 100*2200))
-		if err := p.post(ctx, body); err != nil {
-			tk.Stop()
+	r := rate(int(got), el)
+	p50, p95 := percentile(d, .5), percentile(d, .95)
+	logf("  %d delivered in %s = %s (POSTs took %s = %s), delay p50 %s p95 %s p99 %s",
+		got, el.Round(time.Millisecond), fmtRate(r), postEl.Round(time.Millisecond), fmtRate(rate(n, postEl)), ms(p50), ms(p95), ms(percentile(d, .99)))
+	type pacedResult struct {
+		offered, sent int
+		achieved      float64
+		p50, p95      time.Duration
+	}
+	var paced []pacedResult
+	for _, perSec := range []int{1000, 5000} {
+		sent, achieved, pd, err := offerPaced(ctx, p, rc, perSec, pacedFor, deadline)
+		if err != nil {
 			p.stop()
 			return err
 		}
-		sent += 100
+		pr := pacedResult{perSec, sent, achieved, percentile(pd, .5), percentile(pd, .95)}
+		logf("  paced %s/s for %s: %d sent (%s offered), delay p50 %s p95 %s p99 %s",
+			thousands(int64(perSec)), pacedFor, sent, fmtRate(achieved), ms(pr.p50), ms(pr.p95), ms(percentile(pd, .99)))
+		paced = append(paced, pr)
 	}
-	tk.Stop()
-	for rc.n.Load() < base+int64(sent) && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
-	rc.mu.Lock()
-	pd := sortDurations(rc.delays)
-	rc.mu.Unlock()
 	rss := p.stop()
-	pp50, pp95 := percentile(pd, .5), percentile(pd, .95)
-	logf("  paced 1,000/s for %s: delay p50 %s p95 %s p99 %s", pacedFor, ms(pp50), ms(pp95), ms(percentile(pd, .99)))
-	r := rate(int(got), el)
-	p50, p95 := percentile(d, .5), percentile(d, .95)
-	logf("  %d delivered in %s = %s (POSTs took %s = %s), delay p50 %s p95 %s p99 %s, peak RSS %d MB",
-		got, el.Round(time.Millisecond), fmtRate(r), postEl.Round(time.Millisecond), fmtRate(rate(n, postEl)), ms(p50), ms(p95), ms(percentile(d, .99)), rss/1024)
+	logf("  peak RSS %d MB", rss/1024)
 	report(
 		row{scenario: fmt.Sprintf("forwarding: %s statements POSTed (100/batch, %d clients) → local xAPI target (rule `true`, batch %d, concurrency %d)", thousands(int64(n)), o.clients, batchSize, concurrency),
 			db: driver, figure: fmtRate(r) + " delivered (first POST to last delivery)", baseline: "POST rate in this run: " + fmtRate(rate(n, postEl)),
 			ratio: fmt.Sprintf("%.0f%%", 100*r/rate(n, postEl)), target: ">= 5,000/s", met: metWithRSS(r >= 5000, rss), rssKB: rss},
-		row{scenario: "forwarding: store-to-delivery delay at full load (the run above; includes the backlog)", db: driver, figure: fmt.Sprintf("p50 %s / p95 %s", ms(p50), ms(p95)),
-			target: "p95 < 1 s", met: metWithRSS(p95 < time.Second, rss), rssKB: rss},
-		row{scenario: fmt.Sprintf("forwarding: store-to-delivery delay at a steady 1,000/s offered (%s, %s statements)", pacedFor, thousands(int64(sent))), db: driver,
-			figure: fmt.Sprintf("p50 %s / p95 %s", ms(pp50), ms(pp95)), target: "p95 < 1 s", met: metWithRSS(pp95 < time.Second, rss), rssKB: rss},
+		row{scenario: "forwarding: store-to-delivery delay at full load (the run above: POSTs as fast as the bridge takes them, so the delay includes the backlog that builds while storing outpaces delivering)", db: driver, figure: fmt.Sprintf("p50 %s / p95 %s", ms(p50), ms(p95)),
+			target: "p95 < 1 s, read strictly (at saturation)", met: metWithRSS(p95 < time.Second, rss), rssKB: rss},
 	)
+	for _, pr := range paced {
+		report(row{scenario: fmt.Sprintf("forwarding: store-to-delivery delay at a steady %s/s offered (open loop, 100 per POST, %s, %s statements)", thousands(int64(pr.offered)), pacedFor, thousands(int64(pr.sent))), db: driver,
+			figure: fmt.Sprintf("p50 %s / p95 %s", ms(pr.p50), ms(pr.p95)), baseline: "offered: " + fmtRate(pr.achieved),
+			target: "p95 < 1 s", met: metWithRSS(pr.p95 < time.Second && pr.achieved >= 0.95*float64(pr.offered), rss), rssKB: rss})
+	}
 	return runDrain(ctx, o, driver, report)
+}
+
+// offerPaced POSTs batches of 100 at perSec statements a second for dur,
+// open loop (each POST in its own goroutine, at most 64 in flight), waits
+// until the receiver has them all (or deadline), and returns how many were
+// sent, the rate actually offered, and their store-to-delivery delays,
+// sorted.
+func offerPaced(ctx context.Context, p *bridgeProc, rc *receiver, perSec int, dur time.Duration, deadline time.Time) (int, float64, []time.Duration, error) {
+	rc.mu.Lock()
+	rc.delays = nil
+	rc.mu.Unlock()
+	base := rc.n.Load()
+	g := newGen(int64(perSec))
+	every := time.Duration(int64(time.Second) * 100 / int64(perSec))
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	inflight := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	sent := 0
+	t0 := time.Now()
+	for time.Since(t0) < dur && ctx.Err() == nil {
+		<-tk.C
+		body, _ := g.batch(100, make([]byte, 0, 100*2200))
+		inflight <- struct{}{} // blocks only when 64 POSTs are unanswered
+		wg.Add(1)
+		go func() {
+			defer func() { <-inflight; wg.Done() }()
+			if err := p.post(ctx, body); err != nil {
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
+			}
+		}()
+		sent += 100
+	}
+	achieved := rate(sent, time.Since(t0))
+	wg.Wait()
+	if firstErr != nil {
+		return 0, 0, nil, firstErr
+	}
+	for rc.n.Load() < base+int64(sent) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	rc.mu.Lock()
+	d := sortDurations(rc.delays)
+	rc.mu.Unlock()
+	if got := rc.n.Load() - base; got < int64(sent) {
+		return 0, 0, nil, fmt.Errorf("paced %d/s: delivered %d of %d", perSec, got, sent)
+	}
+	return sent, achieved, d, nil
 }
 
 // runDrain measures delivery capacity alone, as the rate at which a
