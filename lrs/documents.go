@@ -533,7 +533,9 @@ func MergeActivity(old, newer map[string]any) map[string]any {
 }
 
 // sameJSON reports whether two values of a statement (maps, slices and
-// scalars) are equal.
+// scalars) are equal, numbers as written: unlike the xAPI comparison
+// (xapi.Equivalent), 1 and 1.0 differ, so that skipping a repeat never
+// keeps another spelling than merging it would.
 func sameJSON(a, b any) bool {
 	switch x := a.(type) {
 	case map[string]any:

@@ -44,6 +44,14 @@ func (rc *receiver) release() time.Time {
 	return time.Now()
 }
 
+// waitFor returns once the receiver has counted n statements, at deadline,
+// or when ctx ends.
+func (rc *receiver) waitFor(ctx context.Context, n int64, deadline time.Time) {
+	for rc.n.Load() < n && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
@@ -151,9 +159,7 @@ func runForward(ctx context.Context, o *options, driver string, report func(...r
 		return fmt.Errorf("posting: %w (bridge stderr: %s)", err, tailFile(dir+"/stderr.log"))
 	}
 	deadline := time.Now().Add(10 * time.Minute)
-	for rc.n.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
+	rc.waitFor(ctx, int64(n), deadline)
 	rc.mu.Lock()
 	el := rc.last.Sub(start)
 	d := sortDurations(rc.delays)
@@ -250,9 +256,7 @@ func offerPaced(ctx context.Context, p *bridgeProc, rc *receiver, perSec int, du
 	if firstErr != nil {
 		return 0, 0, nil, firstErr
 	}
-	for rc.n.Load() < base+int64(sent) && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
+	rc.waitFor(ctx, base+int64(sent), deadline)
 	rc.mu.Lock()
 	d := sortDurations(rc.delays)
 	rc.mu.Unlock()
@@ -294,9 +298,7 @@ func runDrain(ctx context.Context, o *options, driver string, report func(...row
 	}
 	start := rc.release()
 	deadline := time.Now().Add(10 * time.Minute)
-	for rc.n.Load() < int64(n) && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(5 * time.Millisecond)
-	}
+	rc.waitFor(ctx, int64(n), deadline)
 	rc.mu.Lock()
 	el := rc.last.Sub(start)
 	rc.mu.Unlock()

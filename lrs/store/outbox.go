@@ -290,7 +290,7 @@ func (db *DB) claimTx(ctx context.Context, c claim) ([]lrs.OutboxItem, error) {
 }
 
 // scanClaimed reads rows of claimCols: deliveries with their statement, and
-// the ids of those without one.
+// the ids of those without one (only a LEFT JOIN returns those).
 func scanClaimed(rows *sql.Rows, err error) (items []lrs.OutboxItem, orphans []int64, _ error) {
 	if err != nil {
 		return nil, nil, err
@@ -394,27 +394,12 @@ type queryer interface {
 }
 
 func (db *DB) outboxItems(ctx context.Context, q queryer, where string, args []any, order string) ([]lrs.OutboxItem, error) {
-	rows, err := q.QueryContext(ctx, "SELECT d.id, d.store_id, d.target, d.rule, d.personal_key, d.attempts, d.created_us, d.next_at_us, "+
-		"d.last_status, d.last_error, s.id, s.body FROM deliveries d JOIN statements s ON s.pk = d.stmt_pk WHERE "+where+" ORDER BY "+order, args...)
+	// An inner join: a delivery whose statement is gone is not listed.
+	items, _, err := scanClaimed(q.QueryContext(ctx, "SELECT "+claimCols+" FROM deliveries d JOIN statements s ON s.pk = d.stmt_pk WHERE "+where+" ORDER BY "+order, args...))
 	if err != nil {
 		return nil, lrs.Internal(err, "reading deliveries")
 	}
-	defer rows.Close()
-	var out []lrs.OutboxItem
-	for rows.Next() {
-		var it lrs.OutboxItem
-		var created, next int64
-		var sid []byte
-		if err := rows.Scan(&it.ID, &it.StoreID, &it.Target, &it.Rule, &it.PersonalKey, &it.Attempts, &created, &next,
-			&it.LastStatus, &it.LastError, &sid, &it.Statement); err != nil {
-			return nil, lrs.Internal(err, "reading deliveries")
-		}
-		it.CreatedAt = time.UnixMicro(created).UTC()
-		it.NextAt = time.UnixMicro(next).UTC()
-		it.StatementID = uuidString(sid)
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return items, nil
 }
 
 func int64Args(ids []int64) []any {
