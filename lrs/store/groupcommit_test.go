@@ -3,12 +3,30 @@ package store_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/store"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
+
+// heldStore holds the first insert made after hold is set until release is
+// closed, so requests arriving meanwhile queue behind the writer (and are
+// grouped) however fast the database is.
+type heldStore struct {
+	lrs.StatementStore
+	hold    atomic.Bool
+	release chan struct{}
+}
+
+func (h *heldStore) InsertStatements(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment) (int, error) {
+	if h.hold.CompareAndSwap(true, false) {
+		<-h.release
+	}
+	return h.StatementStore.InsertStatements(ctx, storeID, stmts, atts)
+}
 
 // TestGroupCommitIsolatesRequests sends many single-statement requests at
 // once through one writer, so they share transactions, with a conflicting
@@ -17,7 +35,8 @@ import (
 func TestGroupCommitIsolatesRequests(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		svc := &lrs.Service{Statements: db, DefaultLimit: 100, MaxLimit: 500, GroupWriters: 1}
+		held := &heldStore{StatementStore: db, release: make(chan struct{})}
+		svc := &lrs.Service{Statements: held, DefaultLimit: 100, MaxLimit: 500, GroupWriters: 1}
 
 		taken := newID()
 		mustStore(t, svc, stmt(taken, "ann", "attempted", "a1", nil))
@@ -69,7 +88,12 @@ func TestGroupCommitIsolatesRequests(t *testing.T) {
 				_, errs[i] = svc.StoreStatements(ctx, writer, xapi.V200, in, len(in) > 1, nil)
 			}()
 		}
+		// The first request to reach the writer is held there while the
+		// others queue; then the writer takes them all as one group.
+		held.hold.Store(true)
 		close(start)
+		time.Sleep(200 * time.Millisecond)
+		close(held.release)
 		wg.Wait()
 		for i, r := range reqs {
 			switch {
