@@ -31,6 +31,8 @@ type memSink struct {
 	cursor map[string]*lrs.Checkpoint
 	// failAfter, when > 0, fails the store call after that many calls.
 	calls, failAfter int
+	// only, when set, fails a store call holding any other statement id.
+	only map[string]bool
 }
 
 func newMemSink() *memSink {
@@ -43,6 +45,11 @@ func (m *memSink) StoreFromSource(_ context.Context, _ *lrs.Principal, stmts []m
 	m.calls++
 	if m.failAfter > 0 && m.calls > m.failAfter && len(stmts) > 0 {
 		return 0, nil, fmt.Errorf("simulated crash")
+	}
+	for _, s := range stmts {
+		if m.only != nil && !m.only[s["id"].(string)] {
+			return 0, nil, fmt.Errorf("simulated crash")
+		}
 	}
 	n := 0
 	for _, s := range stmts {
@@ -238,8 +245,19 @@ func testSyncEdgeCasesAndResume(t *testing.T, writers int) {
 	src := &Source{Name: "site", DB: db, Dialect: MySQL, BatchSize: 40, Options: Options{WWWRoot: "https://moodle.example.org/"}}
 
 	// A crash after three batches: what was committed stays, the rest is
-	// read again; nothing is stored twice.
-	sink.failAfter = 3
+	// read again; nothing is stored twice. The crash comes at the fourth
+	// batch in log order, not at the fourth store call: with two writers,
+	// batch 4's call can come before batch 3's. A run with one writer,
+	// whose calls are in log order, says which statements rows 1..120 give.
+	first := newMemSink()
+	first.failAfter = 3
+	if _, err := (&Syncer{Source: src, Sink: first, Writers: 1}).Run(context.Background(), nil); err == nil {
+		t.Fatal("simulated crash did not surface")
+	}
+	sink.only = map[string]bool{}
+	for id := range first.stmts {
+		sink.only[id] = true
+	}
 	if _, err := (&Syncer{Source: src, Sink: sink, Writers: writers}).Run(context.Background(), nil); err == nil {
 		t.Fatal("simulated crash did not surface")
 	}
@@ -247,7 +265,7 @@ func testSyncEdgeCasesAndResume(t *testing.T, writers int) {
 	if partial == 0 || sink.cursor["site"].Position != 120 {
 		t.Fatalf("after the crash: %d statements, cursor %d (want 120)", partial, sink.cursor["site"].Position)
 	}
-	sink.failAfter = 0
+	sink.only = nil
 	var progress []int64
 	st, err := (&Syncer{Source: src, Sink: sink, Writers: writers}).Run(context.Background(), func(done, total int64) { progress = append(progress, done) })
 	if err != nil {
