@@ -333,7 +333,12 @@ func fastDelivery(timeout string, failures int) string {
 // test fails.
 func startFw(t *testing.T, dir, cfg string, env ...string) *proc {
 	t.Helper()
-	p := startBridge(t, dir, env, "serve", "--config", cfg)
+	return startFwWith(t, bridgeOpts{}, dir, cfg, env...)
+}
+
+func startFwWith(t *testing.T, o bridgeOpts, dir, cfg string, env ...string) *proc {
+	t.Helper()
+	p := startBridgeWith(t, o, dir, env, "serve", "--config", cfg)
 	t.Cleanup(func() {
 		if t.Failed() {
 			if d := os.Getenv("FW_DUMP"); d != "" {
@@ -429,7 +434,6 @@ func eventually(t *testing.T, d time.Duration, cond func() bool, format string, 
 // serve that unexpectedly starts).
 func runBridgeTimeout(t *testing.T, d time.Duration, dir string, args ...string) (string, int) {
 	t.Helper()
-	touchSources()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bridgeBin, args...)
@@ -891,7 +895,7 @@ rules:
     targets: [slowpoke]
 `, f.srv.URL))
 	// Lease 3*300ms + 1s; a batch may send for 1.4s, 25 statements take 2.5s.
-	p := startFw(t, dir, cfg, "BRIDGE_TEST_LEASE_EXTRA=1s")
+	p := startFwWith(t, bridgeOpts{leaseExtra: time.Second}, dir, cfg)
 	c := xapiClient(t, p)
 	var stmts []map[string]any
 	for i := range 25 {
@@ -922,8 +926,7 @@ func TestForwardKillMidDispatch(t *testing.T) {
 `, f.endpoint(), fastDelivery("300ms", 1000)))
 	// The lease of a claim is 3*timeout + 20s; shorten the 20s so the
 	// deliveries the killed process held are free again in under 2s.
-	env := []string{"BRIDGE_TEST_LEASE_EXTRA=1s"}
-	p := startFw(t, dir, cfg, env...)
+	p := startFwWith(t, bridgeOpts{process: true, leaseExtra: time.Second}, dir, cfg)
 	c := xapiClient(t, p)
 	var stmts []map[string]any
 	for i := range 10 {
@@ -940,7 +943,7 @@ func TestForwardKillMidDispatch(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { return f.inFlight() == 0 }, "the killed bridge's request ends")
 
 	restarted := time.Now()
-	p2 := startFw(t, dir, cfg, env...)
+	p2 := startFwWith(t, bridgeOpts{leaseExtra: time.Second}, dir, cfg)
 	if st := targetStatuses(t, p2)["victim"]; st.Pending != int64(len(ids)) {
 		t.Errorf("after restart: %+v, want %d pending", st, len(ids))
 	}

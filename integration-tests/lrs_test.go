@@ -99,7 +99,8 @@ func TestSQLite(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bridge.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(configTmpl, "sqlite", filepath.Join(dir, "lrs.db"))), 0o600)
-	p := startBridge(t, dir, []string{"ADMIN_SECRET=admin-secret-0123456789"}, "serve", "--config", cfg)
+	// A child process: the suite ends by interrupting it (SIGINT).
+	p := startProcess(t, dir, []string{"ADMIN_SECRET=admin-secret-0123456789"}, "serve", "--config", cfg)
 	lrsSuite(t, p)
 }
 
@@ -123,7 +124,7 @@ func TestMySQL(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("second migrate: exit %d, %s", code, out)
 	}
-	p := startBridge(t, dir, env, "serve", "--config", cfg)
+	p := startProcess(t, dir, env, "serve", "--config", cfg) // see TestSQLite
 	lrsSuite(t, p)
 }
 

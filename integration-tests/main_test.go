@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,55 +20,96 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xapibridge/bridge/config"
+	"github.com/xapibridge/bridge/internal/app"
+	"github.com/xapibridge/bridge/internal/cli"
 )
 
+// bridgeBin is this test binary: run with childEnv set, it is the bridge
+// (see TestMain), so a test that needs a real process (a signal, a kill, a
+// CLI command's exit code) runs the code under test without a separate
+// build, and go test's cache sees every package the bridge is made of.
 var bridgeBin string
 
+// childEnv, set in a process's environment, makes this test binary run as
+// the bridge; childLeaseEnv passes app.Options.LeaseExtra to `serve`. They
+// are the test binary's, not the bridge's (which rejects unknown BRIDGE_*
+// variables).
+const (
+	childEnv      = "XAPIBRIDGE_IT_AS_BRIDGE"
+	childLeaseEnv = "XAPIBRIDGE_IT_LEASE_EXTRA"
+)
+
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bridge-it-")
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runAsBridge(os.Args[1:]))
+	}
+	exe, err := os.Executable()
 	if err != nil {
 		panic(err)
 	}
-	bridgeBin = filepath.Join(dir, "bridge")
-	build := exec.Command("go", "build", "-o", bridgeBin, "../cmd/bridge")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building bridge:", err)
-		os.Exit(1)
+	bridgeBin = exe
+	os.Exit(m.Run())
+}
+
+// runAsBridge is the bridge's main: the CLI, or, when childLeaseEnv is
+// set, `serve` through the app with that lease.
+func runAsBridge(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if d, _ := time.ParseDuration(os.Getenv(childLeaseEnv)); d > 0 && (len(args) == 0 || args[0] == "serve") {
+		err = serveApp(ctx, args, d)
+	} else {
+		err = cli.Execute(ctx, "", args, os.Stdout, os.Stderr)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+		return 1
+	}
+	return 0
 }
 
-// touchSources stats every source file of the module. go test caches a
-// package's result keyed on the files its test consulted; without this, a
-// change to the bridge's code (which these tests build and run as a separate
-// binary) would not invalidate the cached result.
-// It must run inside a test (testing logs file access only during m.Run).
-var touchOnce sync.Once
-
-func touchSources() { touchOnce.Do(walkSources) }
-
-func walkSources() {
-	filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".." || d.Name() == "node_modules" || d.Name() == "bridge-data") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && (strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".sql") || strings.HasSuffix(path, "go.mod") || strings.HasSuffix(path, "go.sum")) {
-			os.Stat(path)
-		}
-		return nil
-	})
+func serveApp(ctx context.Context, args []string, leaseExtra time.Duration) error {
+	cfg, err := config.Load(configArg(args, os.Environ()), os.Environ())
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, app.Options{LeaseExtra: leaseExtra})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Run(ctx)
 }
 
-// proc is a running bridge.
+// configArg is the config file `bridge [serve] [--config FILE]` names.
+func configArg(args, env []string) string {
+	for i, a := range args {
+		if (a == "--config" || a == "-c") && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			return v
+		}
+	}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "BRIDGE_CONFIG="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// proc is a running bridge: in this process (app), or a child process
+// (cmd).
 type proc struct {
 	t        *testing.T
 	cmd      *exec.Cmd
+	app      *app.App
+	cancel   context.CancelFunc
+	runErr   error
 	endpoint string // http://127.0.0.1:PORT/xapi
 	base     string
 	mu       sync.Mutex
@@ -76,13 +118,77 @@ type proc struct {
 	done     chan struct{}
 }
 
-var endpointRE = regexp.MustCompile(`xAPI endpoint: (http://\S+)`)
+// bridgeOpts say how to start a bridge.
+type bridgeOpts struct {
+	// process runs the bridge as a child process, for tests that signal or
+	// kill it.
+	process bool
+	// leaseExtra shortens the dispatcher's leases (app.Options.LeaseExtra).
+	leaseExtra time.Duration
+}
 
-// startBridge runs `bridge args...` in dir with env added, and waits until
-// it prints its endpoint.
+// startBridge runs `bridge args...` (serve, with its config) in this
+// process, with dir as its working directory for relative paths and env
+// added to its environment, and returns once it serves.
 func startBridge(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	touchSources()
+	return startBridgeWith(t, bridgeOpts{}, dir, env, args...)
+}
+
+// startProcess is startBridge in a child process.
+func startProcess(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	return startBridgeWith(t, bridgeOpts{process: true}, dir, env, args...)
+}
+
+func startBridgeWith(t *testing.T, o bridgeOpts, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	if o.process {
+		if o.leaseExtra > 0 {
+			env = append(env, childLeaseEnv+"="+o.leaseExtra.String())
+		}
+		return startChild(t, dir, env, args...)
+	}
+	if len(args) > 0 && args[0] != "serve" {
+		t.Fatalf("startBridge runs serve, not %v", args)
+	}
+	environ := append(cleanEnv(), env...)
+	cfg, err := config.Load(configArg(args, environ), environ)
+	if err != nil {
+		t.Fatalf("bridge config: %v", err)
+	}
+	// Relative paths are relative to the bridge's working directory, dir.
+	if !filepath.IsAbs(cfg.DataDir) {
+		cfg.DataDir = filepath.Join(dir, cfg.DataDir)
+	}
+	if cfg.Database.Driver == "sqlite" && !filepath.IsAbs(cfg.Database.DSN) {
+		cfg.Database.DSN = filepath.Join(dir, cfg.Database.DSN)
+	}
+	p := &proc{t: t, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	a, err := app.New(ctx, cfg, app.Options{Stdout: &lockedWriter{&p.mu, &p.stdout}, Stderr: &lockedWriter{&p.mu, &p.stderr},
+		LeaseExtra: o.leaseExtra})
+	if err != nil {
+		cancel()
+		t.Fatalf("bridge did not start: %v\n%s", err, p.Stderr())
+	}
+	p.app = a
+	p.endpoint = a.Endpoint()
+	p.base = a.BaseURL()
+	go func() {
+		p.runErr = a.Run(ctx)
+		a.Close()
+		close(p.done)
+	}()
+	t.Cleanup(p.kill)
+	return p
+}
+
+// startChild runs the bridge as a child process and waits until it prints
+// its endpoint.
+func startChild(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, done: make(chan struct{})}
 	p.cmd = exec.Command(bridgeBin, args...)
 	p.cmd.Dir = dir
@@ -114,7 +220,7 @@ func startBridge(t *testing.T, dir string, env []string, args ...string) *proc {
 		outW.Close()
 		close(p.done)
 	}()
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(p.kill)
 	select {
 	case ep := <-found:
 		p.endpoint = ep
@@ -126,6 +232,8 @@ func startBridge(t *testing.T, dir string, env []string, args ...string) *proc {
 	}
 	return p
 }
+
+var endpointRE = regexp.MustCompile(`xAPI endpoint: (http://\S+)`)
 
 type lockedWriter struct {
 	mu *sync.Mutex
@@ -141,35 +249,50 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 func (p *proc) Stdout() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stdout.String() }
 func (p *proc) Stderr() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stderr.String() }
 
+// kill ends the bridge at once: a child with SIGKILL; in this process,
+// a stop whose outcome is not checked.
 func (p *proc) kill() {
 	select {
 	case <-p.done:
 	default:
-		p.cmd.Process.Kill()
+		if p.cmd != nil {
+			p.cmd.Process.Kill()
+		} else {
+			p.cancel()
+		}
 		<-p.done
 	}
 }
 
-// stop sends SIGTERM and waits for a clean exit.
+// stop stops the bridge as SIGTERM does and waits for a clean exit.
 func (p *proc) stop() {
 	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	if p.cmd != nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+	} else {
+		p.cancel()
+	}
 	select {
 	case <-p.done:
 	case <-time.After(30 * time.Second):
 		p.t.Fatal("bridge did not stop within 30s of SIGTERM")
 	}
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
-		p.t.Fatalf("bridge exited with %d after SIGTERM:\n%s", code, p.Stderr())
+	if p.cmd != nil {
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			p.t.Fatalf("bridge exited with %d after SIGTERM:\n%s", code, p.Stderr())
+		}
+	} else if p.runErr != nil {
+		p.t.Fatalf("bridge stopped with %v:\n%s", p.runErr, p.Stderr())
 	}
 }
 
 // cleanEnv is the test's environment without BRIDGE_* variables, which
-// would otherwise leak a developer's settings into the bridge under test.
+// would otherwise leak a developer's settings into the bridge under test,
+// and with childEnv, so that bridgeBin runs as the bridge.
 func cleanEnv() []string {
-	var out []string
+	out := []string{childEnv + "=1"}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BRIDGE_") {
+		if !strings.HasPrefix(kv, "BRIDGE_") && !strings.HasPrefix(kv, childEnv+"=") && !strings.HasPrefix(kv, childLeaseEnv+"=") {
 			out = append(out, kv)
 		}
 	}
@@ -179,7 +302,6 @@ func cleanEnv() []string {
 // runBridge runs a short command and returns its combined output and exit code.
 func runBridge(t *testing.T, dir string, env []string, args ...string) (string, int) {
 	t.Helper()
-	touchSources()
 	cmd := exec.Command(bridgeBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(), env...)

@@ -3,8 +3,10 @@ package lrs
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,30 +18,31 @@ import (
 // answers queries. It owns every xAPI rule that does not depend on the
 // transport or the database, so both SQL dialects share them.
 type Service struct {
+	// Statements stores and reads statements (in the bridge, the SQL store
+	// wrapped in group commit, store.GroupCommit).
 	Statements StatementStore
+	// Checkpoints stores an adapter's statements with its cursor
+	// (StoreFromSource); nil means Statements implements CheckpointStore.
+	Checkpoints CheckpointStore
+	// Router, when set, chooses the forwarding targets of each statement:
+	// prepare puts them in NewStatement.Deliveries, the store writes them to
+	// the outbox in the statements' transaction, and Router.Routed is told
+	// once they are committed.
+	Router Router
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 	// DefaultLimit and MaxLimit bound GET /statements pages.
 	DefaultLimit, MaxLimit int
-	// OnStored, when set, is told how many statements each call stored.
-	OnStored func(n int)
-	// OnRouted, when set, is called after a call that stored statements the
-	// Router gave forwarding deliveries (to wake the dispatcher; stores
-	// nothing routes do not wake it).
-	OnRouted func()
-	// Router, when set, chooses the forwarding targets of each statement.
-	Router Router
-	// GroupWriters, when above zero, turns on group commit (groupcommit.go):
-	// requests of up to 10 statements without attachments that arrive
-	// while this many writers are busy share the next transaction. Zero
-	// stores each request in its own transaction.
-	GroupWriters int
 
-	group groupState
+	stored atomic.Int64 // statements newly stored, for metrics
 
 	inflightMu sync.Mutex
 	inflight   map[time.Time]int // stored times of transactions not yet committed
 }
+
+// StoredTotal is how many statements this service has newly stored since
+// it started (client requests and adapters alike).
+func (s *Service) StoredTotal() int64 { return s.stored.Load() }
 
 // begin records that statements stamped stored are being written; the
 // returned func records that the write ended.
@@ -119,7 +122,7 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 		if j, dup := seen[ns.ID]; dup {
 			where := "id"
 			if batch {
-				where = "[" + itoa(i) + "].id"
+				where = "[" + strconv.Itoa(i) + "].id"
 			}
 			return nil, Errorf(EINVALID, "%s: statement id %s appears twice in the batch (also at [%d])", where, ns.ID, j)
 		}
@@ -131,30 +134,26 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 		return ids, nil
 	}
 	done := s.begin(now)
-	var n int
-	if s.GroupWriters > 0 && len(parts) == 0 && len(out) <= groupMaxRequest {
-		n, err = s.group.get(s.Statements, s.GroupWriters).insert(p.StoreID, out)
-	} else {
-		n, err = s.Statements.InsertStatements(ctx, p.StoreID, out, parts)
-	}
+	n, err := s.Statements.InsertStatements(ctx, p.StoreID, out, parts)
 	done()
 	if err != nil {
 		return nil, err
 	}
-	s.stored(n, out)
+	s.committed(n, out)
 	return ids, nil
 }
 
-func (s *Service) stored(n int, out []*NewStatement) {
-	if s.OnStored != nil {
-		s.OnStored(n)
+// committed counts the statements newly stored and tells the router when
+// any of them has deliveries (the dispatcher need not wake for the others).
+func (s *Service) committed(n int, out []*NewStatement) {
+	s.stored.Add(int64(n))
+	if s.Router == nil || n == 0 {
+		return
 	}
-	if s.OnRouted != nil && n > 0 {
-		for _, ns := range out {
-			if len(ns.Deliveries) > 0 {
-				s.OnRouted()
-				return
-			}
+	for _, ns := range out {
+		if len(ns.Deliveries) > 0 {
+			s.Router.Routed()
+			return
 		}
 	}
 }
@@ -313,11 +312,6 @@ func Render(body []byte, format string, langs []string) (json.RawMessage, error)
 	return out, nil
 }
 
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
-}
-
 // Rejected is a statement a source produced that failed validation.
 type Rejected struct {
 	Index  int
@@ -330,7 +324,7 @@ type Rejected struct {
 // so a re-run after a crash neither loses nor duplicates. Statements that
 // fail validation are left out and returned with the reason, so one bad
 // statement never holds back the others. s.Statements must implement
-// CheckpointStore.
+// CheckpointStore (see Checkpoints).
 func (s *Service) StoreFromSource(ctx context.Context, p *Principal, stmts []map[string]any, cp *Checkpoint) (int, []Rejected, error) {
 	b, err := s.PrepareFromSource(p, stmts)
 	if err != nil {
@@ -360,7 +354,7 @@ func (b *PreparedBatch) Release() {
 // the database: an adapter can prepare its next batch while the previous
 // one is being stored. Batches must be stored in the order prepared.
 func (s *Service) PrepareFromSource(p *Principal, stmts []map[string]any) (*PreparedBatch, error) {
-	if _, ok := s.Statements.(CheckpointStore); !ok {
+	if s.checkpoints() == nil {
 		return nil, Errorf(EINTERNAL, "the statement store cannot record checkpoints")
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
@@ -404,8 +398,8 @@ func activityView(st map[string]any) map[string]any {
 // releases the batch.
 func (s *Service) StorePrepared(ctx context.Context, p *Principal, b *PreparedBatch, cp *Checkpoint) (int, []Rejected, error) {
 	defer b.Release()
-	cs, ok := s.Statements.(CheckpointStore)
-	if !ok {
+	cs := s.checkpoints()
+	if cs == nil {
 		return 0, nil, Errorf(EINTERNAL, "the statement store cannot record checkpoints")
 	}
 	n, err := cs.InsertStatementsAt(ctx, p.StoreID, b.stmts, cp)
@@ -414,7 +408,15 @@ func (s *Service) StorePrepared(ctx context.Context, p *Principal, b *PreparedBa
 		return 0, nil, err
 	}
 	if n > 0 {
-		s.stored(n, b.stmts)
+		s.committed(n, b.stmts)
 	}
 	return n, b.rejected, nil
+}
+
+func (s *Service) checkpoints() CheckpointStore {
+	if s.Checkpoints != nil {
+		return s.Checkpoints
+	}
+	cs, _ := s.Statements.(CheckpointStore)
+	return cs
 }

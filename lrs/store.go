@@ -29,10 +29,15 @@ type Delivery struct {
 	PersonalKey string
 }
 
-// Router decides where a statement is forwarded. It must be fast and pure:
-// it runs inside statement ingest.
+// Router decides where a statement is forwarded (forwarders/dispatch
+// implements it over the rules).
 type Router interface {
+	// Route returns the deliveries of a statement about to be stored in
+	// store storeID. It must be fast and pure: it runs inside ingest.
 	Route(storeID int64, stmt map[string]any) []Delivery
+	// Routed is told after statements with deliveries were committed, so
+	// the dispatcher can send them without waiting for its next poll.
+	Routed()
 }
 
 // StoredStatement is a statement as read back from a store.

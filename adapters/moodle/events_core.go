@@ -3,19 +3,6 @@ package moodle
 // Core and all-module events. Each mapper ports the logstore_xapi v5
 // transformer of the same name (src/transformer/events/...).
 
-func init() {
-	register(`\core\event\course_viewed`, courseViewedOrCompleted("viewed", "userid"))
-	register(`\core\event\course_completed`, courseViewedOrCompleted("completed", "relateduserid"))
-	register(`\core\event\user_loggedin`, userLoggedIn)
-	register(`\core\event\user_loggedinas`, userLoggedIn)
-	for _, m := range []string{"assign", "book", "chat", "choice", "data", "facetoface", "feedback", "folder", "forum",
-		"glossary", "imscp", "lesson", "lti", "page", "quiz", "questionnaire", "resource", "scorm", "survey", "url",
-		"wiki", "workshop"} {
-		register(`\mod_`+m+`\event\course_module_viewed`, courseModuleViewed)
-	}
-	register(`\core_h5p\event\h5p_viewed`, courseModuleViewed)
-}
-
 // courseViewedOrCompleted: a user viewed or completed a course.
 func courseViewedOrCompleted(verb, userCol string) Mapper {
 	return func(c *Ctx, ev Row) ([]Statement, error) {

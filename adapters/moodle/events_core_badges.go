@@ -3,13 +3,6 @@ package moodle
 // Badge events of the core component (logstore_xapi v5
 // src/transformer/events/core/badge_*.php).
 
-func init() {
-	register(`\core\event\badge_awarded`, coreBadgeAwarded)
-	register(`\core\event\badge_revoked`, coreBadgeRevoked)
-	register(`\core\event\badge_updated`, coreBadgeEditedOrViewed(coreVerbEdited))
-	register(`\core\event\badge_viewed`, coreBadgeEditedOrViewed(func() map[string]any { return Verb("viewed") }))
-}
-
 const coreBadgeMethodExt = "https://xapi.edlm/profiles/edlm-lms/v1/concepts/context-extensions/badge-assignment-method"
 
 // coreBadgeAndCourse reads the badge of the event and the badge's course

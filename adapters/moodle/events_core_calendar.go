@@ -3,15 +3,6 @@ package moodle
 // Calendar events of the core component (logstore_xapi v5
 // src/transformer/events/core/calendar_*.php).
 
-func init() {
-	register(`\core\event\calendar_event_created`, coreCalendarEventChanged(coreVerbCreated))
-	register(`\core\event\calendar_event_updated`, coreCalendarEventChanged(coreVerbEdited))
-	register(`\core\event\calendar_event_deleted`, coreCalendarEventDeleted)
-	register(`\core\event\calendar_subscription_created`, coreCalendarSubscriptionChanged(coreVerbCreated))
-	register(`\core\event\calendar_subscription_updated`, coreCalendarSubscriptionChanged(coreVerbEdited))
-	register(`\core\event\calendar_subscription_deleted`, coreCalendarSubscriptionDeleted)
-}
-
 // coreCalendarEventChanged: the user created or edited a calendar event
 // (named from the event record).
 func coreCalendarEventChanged(verb func() map[string]any) Mapper {

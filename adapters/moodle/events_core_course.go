@@ -3,17 +3,6 @@ package moodle
 // Course, category, section and course-module events of the core component
 // (logstore_xapi v5 src/transformer/events/core/course_*.php).
 
-func init() {
-	register(`\core\event\course_category_created`, coreCourseCategoryCreated)
-	register(`\core\event\course_created`, coreCourseCreatedOrUpdated(coreVerbCreated))
-	register(`\core\event\course_updated`, coreCourseCreatedOrUpdated(coreVerbEdited))
-	register(`\core\event\course_completion_updated`, coreCourseCompletionUpdated)
-	register(`\core\event\course_resources_list_viewed`, coreCourseResourcesListViewed)
-	register(`\core\event\course_section_created`, coreCourseSectionCreated)
-	register(`\core\event\course_module_created`, coreCourseModuleCreated)
-	register(`\core\event\course_module_completion_updated`, coreCourseModuleCompletionUpdated)
-}
-
 // coreCourseCategoryCreated: the user created a course category, whose
 // parent category is the context parent.
 //

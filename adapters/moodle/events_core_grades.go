@@ -27,10 +27,6 @@ package moodle
 // happened; grade_grades holds only the latest), else grade_grades.finalgrade.
 // Skipped: a NULL final grade (a grade removed or not yet given), and items
 // graded with no grade or with text only (gradetype 0 or 3).
-func init() {
-	register(`\core\event\user_graded`, coreUserGraded)
-}
-
 func coreUserGraded(c *Ctx, ev Row) ([]Statement, error) {
 	user, err := c.coreUserByCol(ev, "relateduserid")
 	if err != nil {

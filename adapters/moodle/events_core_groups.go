@@ -3,14 +3,6 @@ package moodle
 // Group events of the core component (logstore_xapi v5
 // src/transformer/events/core/group_*.php).
 
-func init() {
-	register(`\core\event\group_created`, coreGroupCreated)
-	register(`\core\event\group_deleted`, coreGroupDeleted)
-	register(`\core\event\group_member_added`, coreGroupMember(coreVerbJoined))
-	register(`\core\event\group_member_removed`, coreGroupMember(coreVerbLeft))
-	register(`\core\event\group_message_sent`, coreGroupMessageSent)
-}
-
 // coreEventGroup reads the event's group (objecttable, normally groups).
 func (c *Ctx) coreEventGroup(ev Row) (Row, error) {
 	table := ev.Str("objecttable")

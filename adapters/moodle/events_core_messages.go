@@ -3,14 +3,6 @@ package moodle
 // Message and note events of the core component (logstore_xapi v5
 // src/transformer/events/core/message_*.php, note*_*.php).
 
-func init() {
-	register(`\core\event\message_sent`, coreMessageSent)
-	register(`\core\event\message_viewed`, coreMessageViewed)
-	register(`\core\event\note_created`, coreNoteChanged(coreVerbCreated))
-	register(`\core\event\note_updated`, coreNoteChanged(coreVerbUpdated))
-	register(`\core\event\notes_viewed`, coreNotesViewed)
-}
-
 const (
 	coreExtTo   = "https://yetanalytics.com/profiles/prepositions/concepts/context-extensions/to"
 	coreExtFrom = "https://yetanalytics.com/profiles/prepositions/concepts/context-extensions/from"

@@ -11,11 +11,6 @@ import (
 	"strings"
 )
 
-func init() {
-	register(`\core\event\question_created`, coreQuestionCreated)
-	register(`\core\event\questions_imported`, coreQuestionsImported)
-}
-
 // coreQuestionCreated: the user created a question in a course's bank; the
 // object is the question as a cmi.interaction (by question type) with the
 // Moodle question type as an extension.

@@ -5,18 +5,6 @@ package moodle
 // search_results_viewed.php) and \core\event\dashboard_viewed, which the
 // plugin does not map.
 
-func init() {
-	register(`\core\event\user_created`, coreUserCreated)
-	register(`\core\event\user_enrolment_created`, coreUserEnrolment(func(Row) map[string]any {
-		return inlineVerb("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/enrolled", "Enrolled")
-	}, false))
-	register(`\core\event\user_enrolment_deleted`, coreUserEnrolment(func(Row) map[string]any { return coreVerbLeft() }, false))
-	register(`\core\event\user_enrolment_updated`, coreUserEnrolment(coreEnrolmentStatusVerb, true))
-	register(`\core\event\user_loggedout`, coreUserLoggedOut)
-	register(`\core\event\search_results_viewed`, coreSearchResultsViewed)
-	register(`\core\event\dashboard_viewed`, coreDashboardViewed)
-}
-
 // coreUserCreated: the new (related) user registered on the site.
 func coreUserCreated(c *Ctx, ev Row) ([]Statement, error) {
 	user, err := c.coreUserByCol(ev, "relateduserid")

@@ -4,16 +4,6 @@ package moodle
 // src/transformer/events/mod_assign/*, plus submission_status_viewed, which
 // the plugin does not map. (course_module_viewed is in events_core.go.)
 
-func init() {
-	register(`\mod_assign\event\assessable_submitted`, assignSubmitted)
-	register(`\mod_assign\event\submission_graded`, assignGraded)
-	register(`\mod_assign\event\feedback_viewed`, assignFeedbackViewed)
-	register(`\mod_assign\event\submission_locked`, assignSubmissionLocked)
-	register(`\mod_assign\event\submission_unlocked`, assignSubmissionLocked)
-	register(`\mod_assign\event\submission_viewed`, assignSubmissionViewed)
-	register(`\mod_assign\event\submission_status_viewed`, assignSubmissionStatusViewed)
-}
-
 // assignSubmission is the plugin's get_activity\assign_submission: the
 // submission part of the assignment of course module cmid.
 func assignSubmission(c *Ctx, cmid int64, lang string) (map[string]any, error) {

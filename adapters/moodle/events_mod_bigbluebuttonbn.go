@@ -5,31 +5,6 @@ package moodle
 // handler.php create_statement: the user did <verb> to the BigBlueButton
 // course module, with section and course as parents.
 
-func init() {
-	for name, v := range map[string][2]string{
-		// The plugin maps activity_viewed to a mod_bigbluebuttonbn\activity_viewed
-		// function it does not define (the event fails there); it is mapped here
-		// like activity_management_viewed, a plain "viewed" of the module.
-		"activity_viewed":            {"http://id.tincanapi.com/verb/viewed", "Viewed"},
-		"activity_management_viewed": {"http://id.tincanapi.com/verb/viewed", "Viewed"},
-		"live_session_event":         {"http://id.tincanapi.com/verb/live", "Live"},
-		"meeting_created":            {"http://activitystrea.ms/schema/1.0/create", "Created"},
-		"meeting_ended":              {"http://id.tincanapi.com/verb/adjourned", "Adjourned"},
-		"meeting_joined":             {"http://activitystrea.ms/schema/1.0/join", "Joined"},
-		"meeting_left":               {"http://activitystrea.ms/schema/1.0/leave", "Left"},
-		"recording_deleted":          {"https://w3id.org/xapi/dod-isd/verbs/deleted", "Deleted"},
-		"recording_edited":           {"https://w3id.org/xapi/dod-isd/verbs/edited", "Edited"},
-		"recording_imported":         {"http://adlnet.gov/expapi/verbs/imported", "Imported"},
-		"recording_protected":        {"http://id.tincanapi.com/verb/secured", "Secured"},
-		"recording_published":        {"https://w3id.org/xapi/dod-isd/verbs/published", "Published"},
-		"recording_unprotected":      {"http://id.tincanapi.com/verb/unsecured", "Unsecured"},
-		"recording_unpublished":      {"http://activitystrea.ms/schema/1.0/retract", "Retracted"},
-		"recording_viewed":           {"http://id.tincanapi.com/verb/viewed", "Viewed"},
-	} {
-		register(`\mod_bigbluebuttonbn\event\`+name, bbbStatement(v[0], v[1]))
-	}
-}
-
 // bbbStatement is the plugin's mod_bigbluebuttonbn\create_statement.
 func bbbStatement(verbID, display string) Mapper {
 	return func(c *Ctx, ev Row) ([]Statement, error) {

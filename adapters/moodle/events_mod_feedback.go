@@ -7,10 +7,6 @@ import (
 	"strings"
 )
 
-func init() {
-	register(`\mod_feedback\event\response_submitted`, feedbackResponseSubmitted)
-}
-
 // feedbackResponseSubmitted: a user submitted a feedback: one "submitted"
 // statement for the module, then one "answered" statement per value of a
 // supported item type (multichoicerated, multichoice, numeric, textarea,

@@ -4,19 +4,6 @@ package moodle
 // src/transformer/events/mod_forum/*. (course_module_viewed is in
 // events_core.go.)
 
-func init() {
-	register(`\mod_forum\event\discussion_created`, forumDiscussionEvent("http://activitystrea.ms/create", "Created", false))
-	register(`\mod_forum\event\discussion_viewed`, forumDiscussionEvent("http://id.tincanapi.com/verb/viewed", "Viewed", false))
-	register(`\mod_forum\event\discussion_subscription_created`, forumDiscussionEvent("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/subscribed", "Subscribed", true))
-	register(`\mod_forum\event\discussion_subscription_deleted`, forumDiscussionEvent("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/unsubscribed", "Unsubscribed", true))
-	register(`\mod_forum\event\post_created`, forumPostEvent("http://id.tincanapi.com/verb/replied", "Replied", false))
-	register(`\mod_forum\event\post_updated`, forumPostEvent("https://w3id.org/xapi/acrossx/verbs/edited", "Edited", false))
-	register(`\mod_forum\event\post_deleted`, forumPostEvent("http://activitystrea.ms/delete", "Deleted", true))
-	register(`\mod_forum\event\subscription_created`, forumSubscription("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/subscribed", "Subscribed"))
-	register(`\mod_forum\event\subscription_deleted`, forumSubscription("https://xapi.edlm/profiles/edlm-lms/concepts/verbs/unsubscribed", "Unsubscribed"))
-	register(`\mod_forum\event\user_report_viewed`, forumUserReportViewed)
-}
-
 // forumDiscussion is the plugin's get_activity\course_discussion.
 func forumDiscussion(c *Ctx, lang string, d Row) map[string]any {
 	name := "Discussion"

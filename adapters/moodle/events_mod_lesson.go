@@ -9,17 +9,6 @@ import (
 	"strings"
 )
 
-func init() {
-	register(`\mod_lesson\event\lesson_started`, lessonEvent(map[string]any{"id": "http://activitystrea.ms/start", "display": map[string]any{"en": "Started"}}, false))
-	register(`\mod_lesson\event\lesson_resumed`, lessonEvent(map[string]any{"id": "https://w3id.org/xapi/tla/verbs/resumed", "display": map[string]any{"en": "Resumed"}}, false))
-	register(`\mod_lesson\event\lesson_restarted`, lessonEvent(map[string]any{"id": "https://xapi.edlm/profiles/edlm-lms/concepts/verbs/restarted", "display": map[string]any{"en": "Restarted"}}, false))
-	register(`\mod_lesson\event\lesson_ended`, lessonEvent(Verb("completed"), true))
-	register(`\mod_lesson\event\content_page_viewed`, lessonPageEvent(false, false))
-	register(`\mod_lesson\event\question_viewed`, lessonPageEvent(true, false))
-	register(`\mod_lesson\event\question_answered`, lessonPageEvent(true, true))
-	register(`\mod_lesson\event\essay_assessed`, lessonEssayAssessed)
-}
-
 // Lesson page types (mod/lesson/locallib.php).
 const (
 	lessonPageShortAnswer = 1

@@ -7,34 +7,6 @@ import "sort"
 // logstore_xapi v5's src/transformer/events/<component>/*.
 // (course_module_viewed events are in events_core.go.)
 
-func init() {
-	register(`\mod_book\event\chapter_viewed`, bookChapterViewed)
-	register(`\mod_book\event\chapter_created`, bookChapterCreated)
-
-	register(`\mod_choice\event\answer_created`, choiceAnswerCreated)
-
-	register(`\mod_facetoface\event\cancel_booking`, facetofaceModuleEvent("http://id.tincanapi.com/verb/unregistered", "Unregistered"))
-	register(`\mod_facetoface\event\signup_success`, facetofaceModuleEvent("http://adlnet.gov/expapi/verbs/registered", "Registered"))
-	register(`\mod_facetoface\event\take_attendance`, facetofaceTakeAttendance)
-
-	register(`\mod_glossary\event\entry_viewed`, glossaryEntryViewed)
-	register(`\mod_glossary\event\comment_created`, glossaryComment(false))
-	register(`\mod_glossary\event\comment_deleted`, glossaryComment(true))
-
-	register(`\mod_wiki\event\page_viewed`, wikiPageViewed)
-	register(`\mod_wiki\event\comments_viewed`, wikiCommentsViewed)
-	register(`\mod_wiki\event\comment_created`, wikiCommentCreated)
-	register(`\mod_wiki\event\comment_deleted`, wikiCommentDeleted)
-
-	register(`\tool_certificate\event\certificate_issued`, certificateEvent("https://w3id.org/xapi/tla/verbs/achieved", "Achieved"))
-	register(`\tool_certificate\event\certificate_verified`, certificateEvent("https://w3id.org/xapi/tla/verbs/verified", "Verified"))
-	register(`\tool_certificate\event\certificate_revoked`, certificateEvent("https://w3id.org/xapi/tla/verbs/forfeited", "Forfeited"))
-
-	register(`\tool_usertours\event\tour_ended`, usertoursTourEnded)
-
-	register(`\totara_program\event\program_assigned`, totaraProgramAssigned)
-}
-
 // --- mod_book ---
 
 // bookChapter is the plugin's get_activity\book_chapter.

@@ -3,13 +3,6 @@ package moodle
 // mod_questionnaire events. Each mapper ports the logstore_xapi v5
 // transformer of the same name (src/transformer/events/mod_questionnaire/...).
 
-func init() {
-	register(`\mod_questionnaire\event\attempt_resumed`, questionnaireModuleEvent(map[string]any{"id": "https://w3id.org/xapi/tla/verbs/resumed", "display": map[string]any{"en": "Resumed"}}))
-	register(`\mod_questionnaire\event\attempt_saved`, questionnaireModuleEvent(map[string]any{"id": "https://w3id.org/xapi/tla/verbs/suspended", "display": map[string]any{"en": "Suspended"}}))
-	register(`\mod_questionnaire\event\attempt_submitted`, questionnaireModuleEvent(map[string]any{"id": "http://activitystrea.ms/submit", "display": map[string]any{"en": "Submitted"}}))
-	register(`\mod_questionnaire\event\all_responses_viewed`, questionnaireAllResponsesViewed)
-}
-
 // questionnaireModuleEvent: a user resumed, saved or submitted a
 // questionnaire, or submitted a survey: the module is the object, its
 // section and course the parents.

@@ -8,20 +8,6 @@ import (
 	"strings"
 )
 
-func init() {
-	register(`\mod_quiz\event\attempt_abandoned`, quizAttemptSubmitted)
-	register(`\mod_quiz\event\attempt_submitted`, quizAttemptSubmitted)
-	register(`\mod_quiz\event\attempt_becameoverdue`, quizAttemptEvent("relateduserid",
-		map[string]any{"id": "https://xapi.edlm/profiles/edlm-lms/concepts/verbs/exceeded", "display": map[string]any{"en": "Exceeded"}}))
-	register(`\mod_quiz\event\attempt_started`, quizAttemptEvent("relateduserid", Verb("started")))
-	// The plugin's attempt_viewed names the attempt by the log row's id
-	// ($event->id), which is only the attempt's id by chance; the attempt
-	// viewed is the event's objectid, used here.
-	register(`\mod_quiz\event\attempt_viewed`, quizAttemptEvent("userid", Verb("viewed")))
-	register(`\mod_quiz\event\attempt_reviewed`, quizAttemptReviewed)
-	register(`\mod_quiz\event\question_manually_graded`, quizQuestionManuallyGraded)
-}
-
 var quizAnswered = map[string]any{"id": "http://adlnet.gov/expapi/verbs/answered", "display": map[string]any{"en": "Answered"}}
 
 // quizAttemptEvent: a user started, viewed or exceeded the time of a quiz

@@ -10,12 +10,6 @@ import (
 	"strconv"
 )
 
-func init() {
-	register(`\mod_scorm\event\sco_launched`, scormEvent(false, false))
-	register(`\mod_scorm\event\status_submitted`, scormEvent(true, false))
-	register(`\mod_scorm\event\scoreraw_submitted`, scormEvent(true, true))
-}
-
 // scormEvent: a user launched a SCO, or submitted a status or a raw score
 // (verb from the attempt's cmi.core.lesson_status: passed, failed or
 // completed; the score with the attempt's min and max).

@@ -5,13 +5,6 @@ package moodle
 
 import "strings"
 
-func init() {
-	// response_submitted is shaped as the questionnaire's module events:
-	// the module as object, its section and course as parents.
-	register(`\mod_survey\event\response_submitted`, questionnaireModuleEvent(map[string]any{"id": "http://activitystrea.ms/submit", "display": map[string]any{"en": "Submitted"}}))
-	register(`\mod_survey\event\report_viewed`, surveyReportViewed)
-}
-
 // surveyReportViewed: a user viewed a survey report (other.action names
 // it).
 func surveyReportViewed(c *Ctx, ev Row) ([]Statement, error) {

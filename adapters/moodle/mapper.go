@@ -60,22 +60,13 @@ func (o *Options) defaults() {
 // Statement is an xAPI statement being built.
 type Statement = map[string]any
 
-// Mapper turns one log event into statements.
+// Mapper turns one log event into statements. The mapper of each event is
+// in the table mappers, in events.go.
 type Mapper func(c *Ctx, ev Row) ([]Statement, error)
-
-var mappers = map[string]Mapper{}
 
 // anonymisedEvents are mapped even when the log marks them anonymous,
 // because their mapper does not reveal the user.
 var anonymisedEvents = map[string]bool{`\mod_feedback\event\response_submitted`: true}
-
-// register adds the mapper of an event name such as \core\event\course_viewed.
-func register(eventname string, m Mapper) {
-	if _, dup := mappers[eventname]; dup {
-		panic("moodle: two mappers for " + eventname)
-	}
-	mappers[eventname] = m
-}
 
 // Events lists the event names that have a mapper, sorted.
 func Events() []string {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
 // Sink stores what a source produces (the LRS service and its store).
@@ -29,6 +30,12 @@ type PreparingSink interface {
 	Sink
 	PrepareFromSource(p *lrs.Principal, stmts []map[string]any) (*lrs.PreparedBatch, error)
 	StorePrepared(ctx context.Context, p *lrs.Principal, b *lrs.PreparedBatch, cp *lrs.Checkpoint) (int, []lrs.Rejected, error)
+}
+
+// PersonAttacher is what a source needs of the persons service.
+type PersonAttacher interface {
+	// AttachAgentSets makes each set's agents one person of the store.
+	AttachAgentSets(ctx context.Context, storeID int64, sets []lrs.AgentSet) error
 }
 
 // Source is one Moodle site to sync.
@@ -52,8 +59,9 @@ type Source struct {
 	// Authority is the agent written as the statements' authority.
 	Authority map[string]any
 	// Persons, when set, groups each Moodle user's identities (account by
-	// id, account by username, email) into one person of the store.
-	Persons lrs.PersonStore
+	// id, account by username, email) into one person of the store (the
+	// persons service, admin.Admin, in the bridge).
+	Persons PersonAttacher
 	// SettleTime is how old a row after a gap in log ids must be before the
 	// sync moves past the gap (see settled); default one minute.
 	SettleTime time.Duration
@@ -74,6 +82,15 @@ type Status struct {
 
 // Behind is how many log ids the source has still to read.
 func (s *Status) Behind() int64 { return max(s.Latest-s.Cursor, 0) }
+
+// SourceStatus is a configured source and its status, as the admin API
+// shows it.
+type SourceStatus struct {
+	Name    string `json:"name"`
+	WWWRoot string `json:"wwwroot"`
+	Behind  int64  `json:"behind"`
+	*Status
+}
 
 // namespace of statement ids: UUIDv5(namespace, wwwroot#logid#index).
 var namespace = uuid.MustParse("6b2a1f0e-7d3c-5e9a-8f41-2c6d0b9e7a53")
@@ -541,11 +558,7 @@ func (s *Syncer) attachPersons(ctx context.Context, repo Repo, rows []Row) {
 func personAgent(a map[string]any) lrs.PersonAgent {
 	a["objectType"] = "Agent"
 	b, _ := json.Marshal(a)
-	key := ""
-	if acc, ok := a["account"].(map[string]any); ok {
-		key = "account::" + fmt.Sprint(acc["homePage"]) + "::" + fmt.Sprint(acc["name"])
-	} else {
-		key = "mbox::" + fmt.Sprint(a["mbox"])
-	}
+	// a has one IFI, an mbox or an account of strings, so it has a key.
+	key, _ := xapi.AgentKey(a)
 	return lrs.PersonAgent{Key: key, Agent: b}
 }

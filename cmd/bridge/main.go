@@ -3,14 +3,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/debug"
+
+	"github.com/xapibridge/bridge/internal/cli"
 )
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
 
 func main() {
 	tuneGC()
-	if err := newRootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
+	if err := cli.Execute(context.Background(), version, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bridge:", err)
 		os.Exit(1)
 	}

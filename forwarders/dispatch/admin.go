@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/xapibridge/bridge/forwarders"
@@ -18,19 +19,17 @@ type Admin struct {
 	Store    lrs.PersonalStore
 	Personal *Personal // may be nil in the CLI; then Sealer must be set
 	Sealer   *Sealer
-	// Route evaluates the rules for a stored statement; rule, when not
-	// empty, restricts it to one rule (for back-fills).
-	Route    func(storeID int64, stmt map[string]any, rule string) []lrs.Delivery
-	Rules    []string
+	// Router evaluates the rules for back-fills.
+	Router   *Router
 	Breakers map[string]*forwarders.Breaker
-	// Wake, when set, wakes the dispatcher (after a replay or back-fill).
-	WakeFunc func()
+	// Dispatcher, when set (in `bridge serve`), is woken after a replay or
+	// a back-fill.
+	Dispatcher *Dispatcher
 }
 
-// Wake wakes the dispatcher, if there is one in this process.
-func (a *Admin) Wake() {
-	if a.WakeFunc != nil {
-		a.WakeFunc()
+func (a *Admin) wake() {
+	if a.Dispatcher != nil {
+		a.Dispatcher.Wake()
 	}
 }
 
@@ -103,7 +102,7 @@ func (a *Admin) Dead(ctx context.Context, f lrs.DeadFilter, withStatements bool)
 // Replay makes dead letters pending again.
 func (a *Admin) Replay(ctx context.Context, f lrs.DeadFilter) (int64, error) {
 	n, err := a.Outbox.ReplayDead(ctx, f, time.Now())
-	a.Wake()
+	a.wake()
 	return n, err
 }
 
@@ -113,18 +112,18 @@ func (a *Admin) Discard(ctx context.Context, f lrs.DeadFilter) (int64, error) {
 }
 
 // Backfill runs one rule over the statements of a store stored since a time
-// and records the deliveries it chooses.
+// and records the deliveries it chooses, then wakes the dispatcher.
 func (a *Admin) Backfill(ctx context.Context, storeID int64, rule string, since time.Time) (int64, error) {
-	known := false
-	for _, r := range a.Rules {
-		known = known || r == rule
-	}
-	if !known {
+	if a.Router == nil || !slices.Contains(a.Router.Rules(), rule) {
 		return 0, lrs.Errorf(lrs.EINVALID, "rule: no rule named %q in the config", rule)
 	}
-	return a.Outbox.Backfill(ctx, storeID, since, func(stmt map[string]any) []lrs.Delivery {
-		return a.Route(storeID, stmt, rule)
+	n, err := a.Outbox.Backfill(ctx, storeID, since, func(stmt map[string]any) []lrs.Delivery {
+		return a.Router.RouteRule(storeID, stmt, rule)
 	})
+	if err == nil {
+		a.wake()
+	}
+	return n, err
 }
 
 // PersonalRegistration is a request to register a learner's personal LRS.

@@ -25,8 +25,18 @@ import (
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
-// everything routes every statement to one target.
-type everything struct{ target string }
+// everything routes every statement to one target; wake, when set, is
+// called once routed statements are committed.
+type everything struct {
+	target string
+	wake   func()
+}
+
+func (e everything) Routed() {
+	if e.wake != nil {
+		e.wake()
+	}
+}
 
 func (e everything) Route(int64, map[string]any) []lrs.Delivery {
 	return []lrs.Delivery{{Target: e.target, Rule: "all"}}
@@ -134,7 +144,7 @@ func forwardSetup(b *testing.B, ctx context.Context, driver string) (*receiver, 
 	}
 	d := &dispatch.Dispatcher{Outbox: db, PollInterval: 200 * time.Millisecond, Targets: []*dispatch.Target{{
 		Name: "local", Sender: forwarders.NewBreaker(x, forwarders.BreakerConfig{}, nil), BatchSize: 100, Concurrency: 2}}}
-	svc := &lrs.Service{Statements: db, Router: everything{"local"}, DefaultLimit: 100, MaxLimit: 100}
+	svc := &lrs.Service{Statements: db, Router: everything{target: "local"}, DefaultLimit: 100, MaxLimit: 100}
 	return rc, d, svc
 }
 
@@ -170,7 +180,7 @@ func BenchmarkForward(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			rc, d, svc := forwardSetup(b, ctx, driver)
-			svc.OnRouted = d.Wake
+			svc.Router = everything{target: "local", wake: d.Wake}
 			done := make(chan struct{})
 			go func() { d.Run(ctx); close(done) }()
 

@@ -46,7 +46,7 @@ func outboxWith(t *testing.T, driver string, n int) (a, b *store.DB, dsn string)
 		t.Fatal(err)
 	}
 	b = open()
-	svc := &lrs.Service{Statements: a, Router: everything{"local"}, DefaultLimit: 100, MaxLimit: 100}
+	svc := &lrs.Service{Statements: a, Router: everything{target: "local"}, DefaultLimit: 100, MaxLimit: 100}
 	p := &lrs.Principal{Key: "t", StoreID: 1, Scopes: []string{lrs.ScopeAll},
 		Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": "http://t", "name": "t"}}}
 	for i := 0; i < n; i += 100 {

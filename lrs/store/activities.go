@@ -30,14 +30,18 @@ import (
 // nothing, so such activities cost no query. The returned entries are
 // remembered by the caller once the transaction commits.
 func (db *DB) upsertActivities(ctx context.Context, tx *sql.Tx, storeID int64, stmts []*lrs.NewStatement) ([]seenActivity, error) {
-	all, acts := lrs.CollectActivities(stmts)
+	views := make([]map[string]any, len(stmts))
+	for i, ns := range stmts {
+		views[i] = ns.Statement
+	}
+	all, acts := xapi.CollectActivities(views)
 	if len(all) == 0 {
 		return nil, nil
 	}
 	var ids []string
 	var seen []seenActivity
 	for _, id := range all {
-		fp, err := lrs.EncodeJSON(acts[id])
+		fp, err := xapi.EncodeJSON(acts[id])
 		if err != nil {
 			return nil, lrs.Internal(err, "encoding activity")
 		}
@@ -115,11 +119,11 @@ func (db *DB) upsertActivities(ctx context.Context, tx *sql.Tx, storeID int64, s
 		if had {
 			if v, err := xapi.DecodeJSON(old); err == nil {
 				if om, ok := v.(map[string]any); ok {
-					merged = lrs.MergeActivity(om, merged)
+					merged = xapi.MergeActivity(om, merged)
 				}
 			}
 		}
-		body, err := lrs.EncodeJSON(merged)
+		body, err := xapi.EncodeJSON(merged)
 		if err != nil {
 			return nil, lrs.Internal(err, "encoding activity")
 		}

@@ -44,7 +44,7 @@ func expandAgentKeys(keys []string) []string {
 	return out
 }
 
-// EraseAgents implements lrs.Eraser, in one transaction:
+// EraseAgents implements admin.Eraser, in one transaction:
 //
 //   - statements whose actor is one of the agents are deleted, with their
 //     index rows and deliveries;
@@ -409,7 +409,7 @@ func deleteOrphanAttachments(ctx context.Context, tx *sql.Tx, storeID int64, sha
 	return nil
 }
 
-// ListErasures implements lrs.Eraser: the store's erasures, oldest first.
+// ListErasures implements admin.Eraser: the store's erasures, oldest first.
 func (db *DB) ListErasures(ctx context.Context, storeID int64) ([]*lrs.Erasure, error) {
 	rows, err := db.r.QueryContext(ctx, "SELECT id, store_id, person_id, agents, statements_deleted, statements_redacted, documents_deleted, requested_by, created_us "+
 		"FROM erasures WHERE store_id = ? ORDER BY id", storeID)

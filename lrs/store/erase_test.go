@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xapibridge/bridge/lrs/admin"
+
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/store"
 )
@@ -200,13 +202,13 @@ func TestEraseAgents(t *testing.T) {
 	})
 }
 
-// TestErasePersonAdmin erases through lrs.Admin with a real person.
+// TestErasePersonAdmin erases through admin.Admin with a real person.
 func TestErasePersonAdmin(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := service(db)
 		mustStore(t, svc, stmt(newID(), "ann", "completed", "a1", nil), stmt(newID(), "bob", "completed", "a1", nil))
-		a := &lrs.Admin{Eraser: db, Exporter: db}
+		a := &admin.Admin{Eraser: db, Exporter: db}
 		if _, err := a.ErasePerson(ctx, 1, 1, "x"); err == nil {
 			t.Error("ErasePerson without a person store succeeded")
 		}

@@ -106,7 +106,7 @@ func (db *DB) statementFilter(storeID int64, q lrs.Query, withVoided bool) (from
 	return from, w.String(), args, pkCol
 }
 
-// ScanStatements implements lrs.Exporter. It reads pages of scanPage
+// ScanStatements implements admin.Exporter. It reads pages of scanPage
 // statements by primary key (keyset, never OFFSET), closes each page's
 // result set before calling fn, and stops at the first error fn returns
 // (which it returns as is).
@@ -156,7 +156,7 @@ func (db *DB) ScanStatements(ctx context.Context, storeID int64, q lrs.Query, wi
 	}
 }
 
-// DeleteStatementsUpTo implements lrs.Exporter: it removes the store's
+// DeleteStatementsUpTo implements admin.Exporter: it removes the store's
 // statements with pk <= maxPK, with their index rows and deliveries, in
 // transactions of deleteBatch statements, so a huge delete never holds one
 // giant transaction (or, on SQLite, the write lock for long).

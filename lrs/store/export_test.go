@@ -9,12 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xapibridge/bridge/lrs/admin"
+
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/store"
 )
 
 // routeAll sends every statement to target "t", so the outbox has rows.
 type routeAll struct{}
+
+func (routeAll) Routed() {}
 
 func (routeAll) Route(int64, map[string]any) []lrs.Delivery {
 	return []lrs.Delivery{{Target: "t", Rule: "r"}}
@@ -184,7 +188,7 @@ func TestAdminExportFormats(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := service(db)
-		a := &lrs.Admin{Exporter: db}
+		a := &admin.Admin{Exporter: db}
 		s1 := stmt(newID(), "ann", "completed", "a1", map[string]any{
 			"result": map[string]any{"score": map[string]any{"scaled": json.Number("0.75")}, "success": true},
 			"context": map[string]any{"registration": "ec231277-b27b-4c15-8291-d29225b2b8f7",
@@ -237,7 +241,7 @@ func TestAdminExportFormats(t *testing.T) {
 		if n, err := a.Export(ctx, 1, lrs.Query{Verb: "http://adlnet.gov/expapi/verbs/attempted"}, "csv", nil, &cb); err != nil || n != 1 {
 			t.Fatalf("csv default columns: %d, %v", n, err)
 		}
-		if !strings.HasPrefix(cb.String(), strings.Join(lrs.DefaultExportColumns, ",")+"\n") {
+		if !strings.HasPrefix(cb.String(), strings.Join(admin.DefaultExportColumns, ",")+"\n") {
 			t.Errorf("default header: %q", cb.String())
 		}
 		// Bad arguments fail before writing anything.
@@ -268,7 +272,7 @@ func TestAdminExportFlushes(t *testing.T) {
 		}
 		mustStore(t, svc, batch...)
 		var w flushCounter
-		n, err := (&lrs.Admin{Exporter: db}).Export(context.Background(), 1, lrs.Query{}, "ndjson", nil, &w)
+		n, err := (&admin.Admin{Exporter: db}).Export(context.Background(), 1, lrs.Query{}, "ndjson", nil, &w)
 		if err != nil || n != 2500 {
 			t.Fatal(n, err)
 		}

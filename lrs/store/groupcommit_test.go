@@ -36,7 +36,8 @@ func TestGroupCommitIsolatesRequests(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		held := &heldStore{StatementStore: db, release: make(chan struct{})}
-		svc := &lrs.Service{Statements: held, DefaultLimit: 100, MaxLimit: 500, GroupWriters: 1}
+		group := store.NewGroupCommit(held, 1)
+		svc := &lrs.Service{Statements: group, DefaultLimit: 100, MaxLimit: 500}
 
 		taken := newID()
 		mustStore(t, svc, stmt(taken, "ann", "attempted", "a1", nil))
@@ -103,7 +104,7 @@ func TestGroupCommitIsolatesRequests(t *testing.T) {
 				t.Errorf("request %d: %v", i, errs[i])
 			}
 		}
-		gs := svc.GroupStats()
+		gs := group.Stats()
 		t.Logf("group commit: %+v", gs)
 		if gs.Shared == 0 || gs.Retried == 0 {
 			t.Errorf("no request shared a transaction or was retried alone (%+v): the test did not exercise groups", gs)

@@ -133,7 +133,7 @@ func insertPerson(ctx context.Context, tx *sql.Tx, storeID int64, name string, n
 	return id, nil
 }
 
-// CreatePerson implements lrs.PersonStore.
+// CreatePerson implements admin.PersonStore.
 func (db *DB) CreatePerson(ctx context.Context, storeID int64, name string, agents []lrs.PersonAgent) (*lrs.Person, error) {
 	tx, err := beginPersons(ctx, db)
 	if err != nil {
@@ -153,7 +153,7 @@ func (db *DB) CreatePerson(ctx context.Context, storeID int64, name string, agen
 	return db.GetPerson(ctx, storeID, id)
 }
 
-// GetPerson implements lrs.PersonStore.
+// GetPerson implements admin.PersonStore.
 func (db *DB) GetPerson(ctx context.Context, storeID, id int64) (*lrs.Person, error) {
 	p := &lrs.Person{StoreID: storeID}
 	var us int64
@@ -210,7 +210,7 @@ func (db *DB) loadAgents(ctx context.Context, storeID int64, persons []*lrs.Pers
 	return nil
 }
 
-// ListPersons implements lrs.PersonStore: persons with id > afterID, by id.
+// ListPersons implements admin.PersonStore: persons with id > afterID, by id.
 func (db *DB) ListPersons(ctx context.Context, storeID int64, afterID int64, limit int) ([]*lrs.Person, error) {
 	if limit <= 0 {
 		limit = 100
@@ -241,7 +241,7 @@ func (db *DB) ListPersons(ctx context.Context, storeID int64, afterID int64, lim
 	return out, nil
 }
 
-// AddPersonAgents implements lrs.PersonStore.
+// AddPersonAgents implements admin.PersonStore.
 func (db *DB) AddPersonAgents(ctx context.Context, storeID, personID int64, agents []lrs.PersonAgent) error {
 	tx, err := beginPersons(ctx, db)
 	if err != nil {
@@ -270,7 +270,7 @@ func mergePersonsTx(ctx context.Context, tx *sql.Tx, storeID, into, from int64) 
 	return nil
 }
 
-// MergePersons implements lrs.PersonStore.
+// MergePersons implements admin.PersonStore.
 func (db *DB) MergePersons(ctx context.Context, storeID, into, from int64) error {
 	if into == from {
 		return lrs.Errorf(lrs.EINVALID, "from: cannot merge person %d into itself", into)
@@ -295,7 +295,7 @@ func (db *DB) MergePersons(ctx context.Context, storeID, into, from int64) error
 	return nil
 }
 
-// DeletePerson implements lrs.PersonStore. It removes the grouping only,
+// DeletePerson implements admin.PersonStore. It removes the grouping only,
 // not the statements of its agents.
 func (db *DB) DeletePerson(ctx context.Context, storeID, id int64) error {
 	tx, err := beginPersons(ctx, db)
@@ -318,7 +318,7 @@ func (db *DB) DeletePerson(ctx context.Context, storeID, id int64) error {
 	return nil
 }
 
-// PersonOfAgent implements lrs.PersonStore.
+// PersonOfAgent implements admin.PersonStore.
 func (db *DB) PersonOfAgent(ctx context.Context, storeID int64, agentKey string) (*lrs.Person, error) {
 	var id int64
 	err := db.r.QueryRowContext(ctx, "SELECT person_id FROM person_agents WHERE store_id = ? AND agent_key = ?", storeID, agentKey).Scan(&id)
@@ -331,7 +331,7 @@ func (db *DB) PersonOfAgent(ctx context.Context, storeID int64, agentKey string)
 	return db.GetPerson(ctx, storeID, id)
 }
 
-// AttachAgents implements lrs.PersonStore: the agents end up in one person,
+// AttachAgents implements admin.PersonStore: the agents end up in one person,
 // the existing person of any of them (the oldest, when they belong to
 // several, which are merged into it) or a new one named name.
 func (db *DB) AttachAgents(ctx context.Context, storeID int64, name string, agents []lrs.PersonAgent) (*lrs.Person, error) {
@@ -388,7 +388,7 @@ func attachTx(ctx context.Context, tx *sql.Tx, storeID int64, name string, agent
 	return into, nil
 }
 
-// AttachAgentSets implements lrs.PersonStore. One query finds the current
+// AttachAgentSets implements admin.PersonStore. One query finds the current
 // owners of every agent; only sets not already one person are written.
 func (db *DB) AttachAgentSets(ctx context.Context, storeID int64, sets []lrs.AgentSet) error {
 	var keys []string
@@ -445,5 +445,3 @@ func onePerson(agents []lrs.PersonAgent, owners map[string]int64) bool {
 	}
 	return id != 0
 }
-
-var _ lrs.PersonStore = (*DB)(nil)

@@ -54,7 +54,7 @@ var writer = &lrs.Principal{
 // service is the LRS as `bridge serve` builds it, with group commit on, so
 // the whole suite also exercises shared transactions.
 func service(db *store.DB) *lrs.Service {
-	return &lrs.Service{Statements: db, DefaultLimit: 100, MaxLimit: 500, GroupWriters: 2}
+	return &lrs.Service{Statements: store.NewGroupCommit(db, 2), Checkpoints: db, DefaultLimit: 100, MaxLimit: 500}
 }
 
 // stmt builds a statement; extra is merged over the defaults.

@@ -17,7 +17,7 @@ var storeDataTables = []string{
 	"person_agents", "persons", "personal_lrs", "erasures", "credentials",
 }
 
-// CreateOrganisation implements lrs.TenantStore.
+// CreateOrganisation implements admin.TenantStore.
 func (db *DB) CreateOrganisation(ctx context.Context, name string) (*lrs.Organisation, error) {
 	now := time.Now().UTC()
 	res, err := db.w.ExecContext(ctx, "INSERT INTO organisations (name, created_us) VALUES (?, ?)", name, now.UnixMicro())
@@ -34,7 +34,7 @@ func (db *DB) CreateOrganisation(ctx context.Context, name string) (*lrs.Organis
 	return &lrs.Organisation{ID: id, Name: name, CreatedAt: time.UnixMicro(now.UnixMicro()).UTC()}, nil
 }
 
-// ListOrganisations implements lrs.TenantStore.
+// ListOrganisations implements admin.TenantStore.
 func (db *DB) ListOrganisations(ctx context.Context) ([]*lrs.Organisation, error) {
 	rows, err := db.r.QueryContext(ctx, "SELECT id, name, created_us FROM organisations ORDER BY id")
 	if err != nil {
@@ -57,7 +57,7 @@ func (db *DB) ListOrganisations(ctx context.Context) ([]*lrs.Organisation, error
 	return out, nil
 }
 
-// GetOrganisation implements lrs.TenantStore.
+// GetOrganisation implements admin.TenantStore.
 func (db *DB) GetOrganisation(ctx context.Context, id int64) (*lrs.Organisation, error) {
 	var o lrs.Organisation
 	var us int64
@@ -86,7 +86,7 @@ func (db *DB) organisationByName(ctx context.Context, name string) (*lrs.Organis
 	return &o, nil
 }
 
-// RenameOrganisation implements lrs.TenantStore.
+// RenameOrganisation implements admin.TenantStore.
 func (db *DB) RenameOrganisation(ctx context.Context, id int64, name string) error {
 	if _, err := db.GetOrganisation(ctx, id); err != nil {
 		return err
@@ -101,7 +101,7 @@ func (db *DB) RenameOrganisation(ctx context.Context, id int64, name string) err
 	return nil
 }
 
-// DeleteOrganisation implements lrs.TenantStore: it refuses while the
+// DeleteOrganisation implements admin.TenantStore: it refuses while the
 // organisation has stores, in one statement so a store created meanwhile
 // cannot be orphaned.
 func (db *DB) DeleteOrganisation(ctx context.Context, id int64) error {
@@ -131,7 +131,7 @@ func scanStore(sc interface{ Scan(...any) error }) (*lrs.Store, error) {
 	return &s, nil
 }
 
-// CreateStore implements lrs.TenantStore. The row is inserted only if the
+// CreateStore implements admin.TenantStore. The row is inserted only if the
 // organisation exists (ENOTFOUND otherwise).
 func (db *DB) CreateStore(ctx context.Context, orgID int64, name string) (*lrs.Store, error) {
 	now := time.Now().UTC().UnixMicro()
@@ -153,7 +153,7 @@ func (db *DB) CreateStore(ctx context.Context, orgID int64, name string) (*lrs.S
 	return &lrs.Store{ID: id, OrgID: orgID, Name: name, CreatedAt: time.UnixMicro(now).UTC()}, nil
 }
 
-// ListStores implements lrs.TenantStore.
+// ListStores implements admin.TenantStore.
 func (db *DB) ListStores(ctx context.Context, orgID int64) ([]*lrs.Store, error) {
 	q, args := "SELECT "+storeCols+" FROM stores", []any{}
 	if orgID != 0 {
@@ -182,7 +182,7 @@ func (db *DB) ListStores(ctx context.Context, orgID int64) ([]*lrs.Store, error)
 	return out, nil
 }
 
-// GetStore implements lrs.TenantStore.
+// GetStore implements admin.TenantStore.
 func (db *DB) GetStore(ctx context.Context, id int64) (*lrs.Store, error) {
 	s, err := scanStore(db.r.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -194,7 +194,7 @@ func (db *DB) GetStore(ctx context.Context, id int64) (*lrs.Store, error) {
 	return s, nil
 }
 
-// FindStore implements lrs.TenantStore: "name" is a store of the default
+// FindStore implements admin.TenantStore: "name" is a store of the default
 // organisation (id 1), "org/name" one of the organisation named org.
 func (db *DB) FindStore(ctx context.Context, ref string) (*lrs.Store, error) {
 	orgID := int64(1)
@@ -216,7 +216,7 @@ func (db *DB) FindStore(ctx context.Context, ref string) (*lrs.Store, error) {
 	return s, nil
 }
 
-// UpdateStore implements lrs.TenantStore: it sets the name and retention.
+// UpdateStore implements admin.TenantStore: it sets the name and retention.
 func (db *DB) UpdateStore(ctx context.Context, s *lrs.Store) error {
 	if _, err := db.GetStore(ctx, s.ID); err != nil {
 		return err
@@ -232,7 +232,7 @@ func (db *DB) UpdateStore(ctx context.Context, s *lrs.Store) error {
 	return nil
 }
 
-// DeleteStore implements lrs.TenantStore: the store and all its data go in
+// DeleteStore implements admin.TenantStore: the store and all its data go in
 // one transaction. The default store (1), where config credentials live,
 // cannot be deleted.
 func (db *DB) DeleteStore(ctx context.Context, id int64) error {
@@ -268,7 +268,7 @@ func (db *DB) DeleteStore(ctx context.Context, id int64) error {
 	return nil
 }
 
-// StoreStats implements lrs.TenantStore.
+// StoreStats implements admin.TenantStore.
 func (db *DB) StoreStats(ctx context.Context, id int64) (*lrs.StoreStats, error) {
 	if _, err := db.GetStore(ctx, id); err != nil {
 		return nil, err
@@ -312,5 +312,3 @@ func (db *DB) StoreStats(ctx context.Context, id int64) (*lrs.StoreStats, error)
 	}
 	return st, nil
 }
-
-var _ lrs.TenantStore = (*DB)(nil)

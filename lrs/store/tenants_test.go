@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xapibridge/bridge/lrs/admin"
+
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/store"
 	"github.com/xapibridge/bridge/lrs/xapi"
@@ -21,13 +23,15 @@ func writerIn(storeID int64) *lrs.Principal {
 
 type allRouter struct{}
 
+func (allRouter) Routed() {}
+
 func (allRouter) Route(int64, map[string]any) []lrs.Delivery {
 	return []lrs.Delivery{{Target: "t", Rule: "r"}}
 }
 
-func newAdmin(db *store.DB) (*lrs.Admin, *[]string) {
+func newAdmin(db *store.DB) (*admin.Admin, *[]string) {
 	var forgotten []string
-	return &lrs.Admin{Tenants: db, Persons: db, Credentials: db, Statements: db,
+	return &admin.Admin{Tenants: db, Persons: db, Credentials: db, Statements: db,
 		Forget: func(k string) { forgotten = append(forgotten, k) }}, &forgotten
 }
 
@@ -98,31 +102,31 @@ func TestTenantOrganisationsAndStores(t *testing.T) {
 		}
 
 		// Retention and renaming.
-		ret, err := lrs.ParseRetention("365d")
+		ret, err := admin.ParseRetention("365d")
 		if err != nil || ret != 365*24*time.Hour {
 			t.Fatalf("365d: %v %v", ret, err)
 		}
-		got, err := a.UpdateStore(ctx, s.ID, lrs.StoreUpdate{Retention: &ret})
+		got, err := a.UpdateStore(ctx, s.ID, admin.StoreUpdate{Retention: &ret})
 		if err != nil || got.Retention != ret || got.Name != "moodle" {
 			t.Fatalf("set retention: %+v %v", got, err)
 		}
-		if lrs.FormatRetention(got.Retention) != "365d" {
-			t.Errorf("format: %q", lrs.FormatRetention(got.Retention))
+		if admin.FormatRetention(got.Retention) != "365d" {
+			t.Errorf("format: %q", admin.FormatRetention(got.Retention))
 		}
 		name := "lms"
-		if got, err = a.UpdateStore(ctx, s.ID, lrs.StoreUpdate{Name: &name}); err != nil || got.Name != "lms" || got.Retention != ret {
+		if got, err = a.UpdateStore(ctx, s.ID, admin.StoreUpdate{Name: &name}); err != nil || got.Name != "lms" || got.Retention != ret {
 			t.Fatalf("rename store: %+v %v", got, err)
 		}
 		dup := "moodle"
-		if _, err := a.UpdateStore(ctx, s2.ID, lrs.StoreUpdate{Name: &dup}); err != nil {
+		if _, err := a.UpdateStore(ctx, s2.ID, admin.StoreUpdate{Name: &dup}); err != nil {
 			t.Errorf("renaming to its own name: %v", err)
 		}
 		for _, bad := range []string{"-1d", "xd", "soon", "-5h"} {
-			if _, err := lrs.ParseRetention(bad); lrs.ErrorCode(err) != lrs.EINVALID {
+			if _, err := admin.ParseRetention(bad); lrs.ErrorCode(err) != lrs.EINVALID {
 				t.Errorf("retention %q: %v, want invalid", bad, err)
 			}
 		}
-		if d, err := lrs.ParseRetention("off"); err != nil || d != 0 {
+		if d, err := admin.ParseRetention("off"); err != nil || d != 0 {
 			t.Errorf("off: %v %v", d, err)
 		}
 
@@ -150,14 +154,14 @@ func TestTenantCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = a.CreateCredential(ctx, 9999, lrs.CredentialSpec{})
+		_, _, err = a.CreateCredential(ctx, 9999, admin.CredentialSpec{})
 		wantCode(t, err, lrs.ENOTFOUND)
-		_, _, err = a.CreateCredential(ctx, s.ID, lrs.CredentialSpec{Scopes: []string{"statements/wrote"}})
+		_, _, err = a.CreateCredential(ctx, s.ID, admin.CredentialSpec{Scopes: []string{"statements/wrote"}})
 		wantCode(t, err, lrs.EINVALID)
-		_, _, err = a.CreateCredential(ctx, s.ID, lrs.CredentialSpec{Key: "has space"})
+		_, _, err = a.CreateCredential(ctx, s.ID, admin.CredentialSpec{Key: "has space"})
 		wantCode(t, err, lrs.EINVALID)
 
-		info, secret, err := a.CreateCredential(ctx, s.ID, lrs.CredentialSpec{Name: "Moodle", Scopes: []string{"statements/write", "statements/read", "statements/write"}})
+		info, secret, err := a.CreateCredential(ctx, s.ID, admin.CredentialSpec{Name: "Moodle", Scopes: []string{"statements/write", "statements/read", "statements/write"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,9 +175,9 @@ func TestTenantCredentials(t *testing.T) {
 		if string(stored.SecretHash) == secret {
 			t.Fatal("secret stored in clear")
 		}
-		_, _, err = a.CreateCredential(ctx, 1, lrs.CredentialSpec{Key: info.Key})
+		_, _, err = a.CreateCredential(ctx, 1, admin.CredentialSpec{Key: info.Key})
 		wantCode(t, err, lrs.ECONFLICT)
-		fixed, _, err := a.CreateCredential(ctx, s.ID, lrs.CredentialSpec{Key: "lms-sync"})
+		fixed, _, err := a.CreateCredential(ctx, s.ID, admin.CredentialSpec{Key: "lms-sync"})
 		if err != nil || fixed.Key != "lms-sync" || !slices.Equal(fixed.Scopes, []string{"all"}) {
 			t.Fatalf("given key, default scopes: %+v %v", fixed, err)
 		}
@@ -205,16 +209,16 @@ func TestTenantCredentials(t *testing.T) {
 
 		// Scopes and name.
 		newName := "LMS"
-		got, err := a.UpdateCredential(ctx, info.Key, lrs.CredentialUpdate{Scopes: []string{"all/read"}, Name: &newName})
+		got, err := a.UpdateCredential(ctx, info.Key, admin.CredentialUpdate{Scopes: []string{"all/read"}, Name: &newName})
 		if err != nil || !slices.Equal(got.Scopes, []string{"all/read"}) || got.Name != "LMS" {
 			t.Fatalf("update: %+v %v", got, err)
 		}
 		if stored, _ = db.GetCredential(ctx, info.Key); !stored.Verify(secret2) {
 			t.Error("updating scopes changed the secret")
 		}
-		_, err = a.UpdateCredential(ctx, info.Key, lrs.CredentialUpdate{Scopes: []string{}})
+		_, err = a.UpdateCredential(ctx, info.Key, admin.CredentialUpdate{Scopes: []string{}})
 		wantCode(t, err, lrs.EINVALID)
-		_, err = a.UpdateCredential(ctx, "nope", lrs.CredentialUpdate{})
+		_, err = a.UpdateCredential(ctx, "nope", admin.CredentialUpdate{})
 		wantCode(t, err, lrs.ENOTFOUND)
 
 		// Config credentials are changed in the config.
@@ -266,7 +270,7 @@ func TestTenantStoreIsolationStatsAndDelete(t *testing.T) {
 		if _, err := docs.Put(ctx, writerIn(sA.ID), xapi.V200, &lrs.DocumentWrite{Key: stateKey("s1"), ContentType: "application/json", Body: []byte(`{"a":1}`)}); err != nil {
 			t.Fatal(err)
 		}
-		a.CreateCredential(ctx, sA.ID, lrs.CredentialSpec{})
+		a.CreateCredential(ctx, sA.ID, admin.CredentialSpec{})
 		a.CreatePerson(ctx, sA.ID, "Ann", []json.RawMessage{json.RawMessage(`{"mbox":"mailto:ann@example.org"}`)})
 
 		// Isolation: a store sees only its own statements.

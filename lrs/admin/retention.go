@@ -1,4 +1,4 @@
-package lrs
+package admin
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/xapibridge/bridge/lrs"
 )
 
 // RetentionRun says what ApplyRetention did for one store.
@@ -38,13 +40,13 @@ var errRetentionStop = errors.New("past the retention cutoff")
 // joins them all.
 func (a *Admin) ApplyRetention(ctx context.Context, now time.Time, archiveDir string) ([]RetentionRun, error) {
 	if a.Exporter == nil {
-		return nil, Errorf(ENOTFOUND, "retention is not available on this database")
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "retention is not available on this database")
 	}
 	if a.Tenants == nil {
-		return nil, Errorf(ENOTFOUND, "retention needs stores (the tenant store is not configured)")
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "retention needs stores (the tenant store is not configured)")
 	}
 	if archiveDir == "" {
-		return nil, Errorf(EINVALID, "retention: no archive folder")
+		return nil, lrs.Errorf(lrs.EINVALID, "retention: no archive folder")
 	}
 	stores, err := a.Tenants.ListStores(ctx, 0)
 	if err != nil {
@@ -93,7 +95,7 @@ func (a *Admin) retainStore(ctx context.Context, storeID int64, dir string, run 
 	}()
 	bw := bufio.NewWriterSize(tmp, 256<<10)
 	var lastPK int64
-	err = a.Exporter.ScanStatements(ctx, storeID, Query{}, true, func(st StoredStatement) error {
+	err = a.Exporter.ScanStatements(ctx, storeID, lrs.Query{}, true, func(st lrs.StoredStatement) error {
 		if st.Stored.After(run.Cutoff) {
 			return errRetentionStop
 		}

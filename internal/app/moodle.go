@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/xapibridge/bridge/adapters/moodle"
 	"github.com/xapibridge/bridge/config"
 	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/admin"
 	"github.com/xapibridge/bridge/lrs/store"
 )
 
@@ -23,7 +24,7 @@ import (
 // (validation, forwarding rules) with the cursor in the same transaction.
 type moodleSink struct {
 	svc *lrs.Service
-	db  *store.DB
+	db  lrs.CheckpointStore
 }
 
 func (s moodleSink) StoreFromSource(ctx context.Context, p *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
@@ -42,13 +43,9 @@ func (s moodleSink) SyncCursor(ctx context.Context, source string) (*lrs.Checkpo
 	return s.db.SyncCursor(ctx, source)
 }
 
-// storeFinder resolves a store reference when the store supports it.
-type storeFinder interface {
-	FindStore(ctx context.Context, ref string) (*lrs.Store, error)
-}
-
-// openMoodle opens a source's Moodle database and builds its syncer.
-func openMoodle(ctx context.Context, sc config.MoodleSource, db *store.DB, svc *lrs.Service, baseURL string, log *slog.Logger) (*moodle.Syncer, error) {
+// OpenMoodle opens a source's Moodle database and builds its syncer, which
+// stores through svc and attaches Moodle users to persons through persons.
+func OpenMoodle(ctx context.Context, sc config.MoodleSource, db *store.DB, svc *lrs.Service, persons *admin.Admin, baseURL string, log *slog.Logger) (*moodle.Syncer, error) {
 	var mdb *sql.DB
 	switch sc.Driver {
 	case "postgres":
@@ -71,12 +68,9 @@ func openMoodle(ctx context.Context, sc config.MoodleSource, db *store.DB, svc *
 	mdb.SetMaxOpenConns(4)
 	storeID := int64(1)
 	if sc.Store != "default" {
-		f, ok := any(db).(storeFinder)
-		if !ok {
-			return nil, fmt.Errorf("moodle source %s: store %q: only the default store exists", sc.Name, sc.Store)
-		}
-		st, err := f.FindStore(ctx, sc.Store)
+		st, err := db.FindStore(ctx, sc.Store)
 		if err != nil {
+			mdb.Close()
 			return nil, fmt.Errorf("moodle source %s: store %q: %w", sc.Name, sc.Store, err)
 		}
 		storeID = st.ID
@@ -95,7 +89,7 @@ func openMoodle(ctx context.Context, sc config.MoodleSource, db *store.DB, svc *
 		Courses: sc.Courses.Include, ExcludeCourses: sc.Courses.Exclude,
 		Categories: sc.Categories.Include, ExcludeCategories: sc.Categories.Exclude,
 		Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": baseURL, "name": "moodle:" + sc.Name}},
-		Persons:   db,
+		Persons:   persons,
 		Options: moodle.Options{WWWRoot: sc.WWWRoot, AccountHomePage: sc.AccountHomePage, Identity: identity,
 			SendNames: sc.SendNamesEnabled(), Platform: sc.Platform, MoodleRelease: release,
 			SendResponseChoices: sc.ResponseChoices, SendShortCourseID: sc.ShortCourseID, SendIDNumbers: sc.IDNumbers,
@@ -150,74 +144,94 @@ func (m *moodleMetrics) observe(name string, st *moodle.Status, err error) {
 	m.failing.WithLabelValues(name).Set(failed)
 }
 
-// sourceStatus is a source's status in the admin API.
-type sourceStatus struct {
-	Name    string `json:"name"`
-	WWWRoot string `json:"wwwroot"`
-	Behind  int64  `json:"behind"`
-	*moodle.Status
+// moodleRunner runs every source on its schedule and reports their status
+// (httpapi.MoodleSources).
+type moodleRunner struct {
+	log     *slog.Logger
+	metrics *moodleMetrics
+	cron    *cron.Cron
+	syncers []*moodle.Syncer
+	cancel  context.CancelFunc
 }
 
-// startMoodle runs every source on its schedule until the returned stop is
-// called (stop waits for running syncs to finish their batch). status
-// reports every source for the admin API.
-func startMoodle(ctx context.Context, cfg *config.Config, db *store.DB, svc *lrs.Service, baseURL string, log *slog.Logger, reg prometheus.Registerer) (stop func(), status func(context.Context) (any, error), err error) {
+// newMoodleRunner opens every configured source (nil when there is none)
+// and schedules its syncs; nothing runs before start.
+func newMoodleRunner(ctx context.Context, cfg *config.Config, db *store.DB, svc *lrs.Service, persons *admin.Admin, baseURL string, log *slog.Logger, reg prometheus.Registerer) (_ *moodleRunner, err error) {
 	if len(cfg.Moodle.Sources) == 0 {
-		return func() {}, nil, nil
+		return nil, nil
 	}
-	metrics := newMoodleMetrics(reg)
 	runCtx, cancel := context.WithCancel(context.Background())
-	c := cron.New(cron.WithChain(cron.Recover(cron.DefaultLogger)))
-	var syncers []*moodle.Syncer
-	for _, sc := range cfg.Moodle.Sources {
-		s, err := openMoodle(ctx, sc, db, svc, baseURL, log)
+	r := &moodleRunner{log: log, metrics: newMoodleMetrics(reg), cancel: cancel,
+		cron: cron.New(cron.WithChain(cron.Recover(cron.DefaultLogger)))}
+	defer func() {
 		if err != nil {
-			cancel()
-			return nil, nil, err
+			r.close()
 		}
-		syncers = append(syncers, s)
-		var mu sync.Mutex
-		job := func() {
-			if !mu.TryLock() {
-				return // the previous run is still going
-			}
-			defer mu.Unlock()
-			start := time.Now()
-			st, err := s.Run(runCtx, nil)
-			metrics.observe(sc.Name, st, err)
-			if err != nil && runCtx.Err() == nil {
-				log.Error("moodle sync failed", "source", sc.Name, "error", err)
-				return
-			}
-			if st != nil && st.RowsRead > 0 {
-				log.Info("moodle sync", "source", sc.Name, "cursor", st.Cursor, "behind", st.Behind(), "took", time.Since(start).Round(time.Millisecond))
-			}
+	}()
+	for _, sc := range cfg.Moodle.Sources {
+		s, err := OpenMoodle(ctx, sc, db, svc, persons, baseURL, log)
+		if err != nil {
+			return nil, err
 		}
-		if _, err := c.AddFunc(sc.Schedule, job); err != nil {
-			cancel()
-			return nil, nil, fmt.Errorf("moodle.sources: %s: schedule: %w", sc.Name, err)
+		r.syncers = append(r.syncers, s)
+		if _, err := r.cron.AddFunc(sc.Schedule, r.job(runCtx, sc.Name, s)); err != nil {
+			return nil, fmt.Errorf("moodle.sources: %s: schedule: %w", sc.Name, err)
 		}
 		if st, err := s.Status(ctx); err == nil {
-			metrics.observe(sc.Name, st, nil)
+			r.metrics.observe(sc.Name, st, nil)
 		}
 	}
-	c.Start()
-	status = func(ctx context.Context) (any, error) {
-		out := make([]sourceStatus, 0, len(syncers))
-		for _, s := range syncers {
-			st, err := s.Status(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, sourceStatus{Name: s.Source.Name, WWWRoot: s.Source.Options.WWWRoot, Behind: st.Behind(), Status: st})
-		}
-		return out, nil
-	}
+	return r, nil
+}
+
+// job is one scheduled sync of s; a run still going makes it a no-op.
+func (r *moodleRunner) job(ctx context.Context, name string, s *moodle.Syncer) func() {
+	var mu sync.Mutex
 	return func() {
-		cancel()
-		<-c.Stop().Done()
-		for _, s := range syncers {
-			s.Source.DB.Close()
+		if !mu.TryLock() {
+			return // the previous run is still going
 		}
-	}, status, nil
+		defer mu.Unlock()
+		start := time.Now()
+		st, err := s.Run(ctx, nil)
+		r.metrics.observe(name, st, err)
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("moodle sync failed", "source", name, "error", err)
+			return
+		}
+		if st != nil && st.RowsRead > 0 {
+			r.log.Info("moodle sync", "source", name, "cursor", st.Cursor, "behind", st.Behind(), "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+}
+
+func (r *moodleRunner) start() { r.cron.Start() }
+
+// stop cancels running syncs (each stops after the batch being stored)
+// and waits for them.
+func (r *moodleRunner) stop() {
+	r.cancel()
+	<-r.cron.Stop().Done()
+}
+
+// close stops the runner and closes the Moodle databases.
+func (r *moodleRunner) close() {
+	r.stop()
+	for _, s := range r.syncers {
+		s.Source.DB.Close()
+	}
+	r.syncers = nil
+}
+
+// Sources reports every source's status (httpapi.MoodleSources).
+func (r *moodleRunner) Sources(ctx context.Context) ([]moodle.SourceStatus, error) {
+	out := make([]moodle.SourceStatus, 0, len(r.syncers))
+	for _, s := range r.syncers {
+		st, err := s.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, moodle.SourceStatus{Name: s.Source.Name, WWWRoot: s.Source.Options.WWWRoot, Behind: st.Behind(), Status: st})
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package lrs
+package xapi
 
 import (
 	"math/rand"
@@ -27,7 +27,7 @@ func TestCollectActivitiesMatchesMergingEveryOccurrence(t *testing.T) {
 	}
 	r := rand.New(rand.NewSource(1))
 	for round := 0; round < 200; round++ {
-		var stmts []*NewStatement
+		var stmts []map[string]any
 		want := map[string]map[string]any{}
 		merge := func(a map[string]any) {
 			id := a["id"].(string)
@@ -38,7 +38,7 @@ func TestCollectActivitiesMatchesMergingEveryOccurrence(t *testing.T) {
 			obj := activity(ids[r.Intn(2)], defs[r.Intn(len(defs))])
 			parent := activity(ids[r.Intn(2)], defs[r.Intn(len(defs))])
 			st := map[string]any{"object": obj, "context": map[string]any{"contextActivities": map[string]any{"parent": []any{parent}}}}
-			stmts = append(stmts, &NewStatement{Statement: st})
+			stmts = append(stmts, st)
 			merge(obj)
 			merge(parent)
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xapibridge/bridge/lrs/admin"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/xapibridge/bridge/lrs"
@@ -19,40 +21,9 @@ import (
 // Path parameters: :org (organisation id), :store (store id, or the name of
 // a store of the default organisation), :key (credential key), :id (person
 // id).
-func (s *Server) tenantRoutes(g *gin.RouterGroup) {
-	t := g.Group("", s.tenantsOn)
-	t.GET("/orgs", s.adminListOrgs)
-	t.POST("/orgs", s.adminCreateOrg)
-	t.GET("/orgs/:org", s.adminGetOrg)
-	t.PATCH("/orgs/:org", s.adminPatchOrg)
-	t.DELETE("/orgs/:org", s.adminDeleteOrg)
-	t.GET("/orgs/:org/stores", s.adminListStores)
-	t.POST("/orgs/:org/stores", s.adminCreateStore)
-
-	t.GET("/stores", s.adminListStores)
-	t.GET("/stores/:store", s.adminGetStore)
-	t.PATCH("/stores/:store", s.adminPatchStore)
-	t.DELETE("/stores/:store", s.adminDeleteStore)
-	t.GET("/stores/:store/stats", s.adminStoreStats)
-
-	t.GET("/stores/:store/credentials", s.adminListCredentials)
-	t.POST("/stores/:store/credentials", s.adminCreateCredential)
-	t.GET("/credentials/:key", s.adminGetCredential)
-	t.PATCH("/credentials/:key", s.adminPatchCredential)
-	t.DELETE("/credentials/:key", s.adminDeleteCredential)
-	t.POST("/credentials/:key/rotate", s.adminRotateCredential)
-
-	t.GET("/stores/:store/persons", s.adminListPersons)
-	t.POST("/stores/:store/persons", s.adminCreatePerson)
-	t.GET("/stores/:store/persons/:id", s.adminGetPerson)
-	t.DELETE("/stores/:store/persons/:id", s.adminDeletePerson)
-	t.POST("/stores/:store/persons/:id/agents", s.adminAddPersonAgents)
-	t.POST("/stores/:store/persons/:id/merge", s.adminMergePersons)
-	t.GET("/stores/:store/persons/:id/statements", s.adminPersonStatements)
-}
 
 func (s *Server) tenantsOn(c *gin.Context) {
-	if s.Admin == nil || s.Admin.Tenants == nil || s.Admin.Persons == nil {
+	if s.Admin == nil {
 		s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "organisation and store management is not configured"))
 		return
 	}
@@ -187,7 +158,7 @@ type adminStoreView struct {
 }
 
 func adminViewStore(st *lrs.Store) adminStoreView {
-	return adminStoreView{ID: st.ID, OrgID: st.OrgID, Name: st.Name, Retention: lrs.FormatRetention(st.Retention),
+	return adminStoreView{ID: st.ID, OrgID: st.OrgID, Name: st.Name, Retention: admin.FormatRetention(st.Retention),
 		RetentionSeconds: int64(st.Retention / time.Second), CreatedAt: st.CreatedAt}
 }
 
@@ -223,7 +194,7 @@ func (s *Server) adminCreateStore(c *gin.Context) {
 	if !s.tenantJSON(c, &req, `{"name": "...", "retention": "365d"}`) {
 		return
 	}
-	ret, err := lrs.ParseRetention(req.Retention)
+	ret, err := admin.ParseRetention(req.Retention)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -235,7 +206,7 @@ func (s *Server) adminCreateStore(c *gin.Context) {
 		return
 	}
 	if ret > 0 {
-		if st, err = s.Admin.UpdateStore(ctx, st.ID, lrs.StoreUpdate{Retention: &ret}); err != nil {
+		if st, err = s.Admin.UpdateStore(ctx, st.ID, admin.StoreUpdate{Retention: &ret}); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -263,9 +234,9 @@ func (s *Server) adminPatchStore(c *gin.Context) {
 	if !s.tenantJSON(c, &req, `{"name": "...", "retention": "365d"}`) {
 		return
 	}
-	u := lrs.StoreUpdate{Name: req.Name}
+	u := admin.StoreUpdate{Name: req.Name}
 	if req.Retention != nil {
-		d, err := lrs.ParseRetention(*req.Retention)
+		d, err := admin.ParseRetention(*req.Retention)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -310,7 +281,7 @@ func (s *Server) adminStoreStats(c *gin.Context) {
 // newCredential is a credential with its secret, in the one reply that
 // shows it.
 type newCredential struct {
-	*lrs.CredentialInfo
+	*admin.CredentialInfo
 	Secret string `json:"secret"`
 }
 
@@ -340,7 +311,7 @@ func (s *Server) adminCreateCredential(c *gin.Context) {
 	if !s.tenantJSON(c, &req, `{"scopes": ["all"], "name": "...", "key": "..."}`) {
 		return
 	}
-	info, secret, err := s.Admin.CreateCredential(c.Request.Context(), st.ID, lrs.CredentialSpec{Key: req.Key, Name: req.Name, Scopes: req.Scopes})
+	info, secret, err := s.Admin.CreateCredential(c.Request.Context(), st.ID, admin.CredentialSpec{Key: req.Key, Name: req.Name, Scopes: req.Scopes})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -366,7 +337,7 @@ func (s *Server) adminPatchCredential(c *gin.Context) {
 	if !s.tenantJSON(c, &req, `{"scopes": ["statements/write"], "name": "..."}`) {
 		return
 	}
-	info, err := s.Admin.UpdateCredential(c.Request.Context(), c.Param("key"), lrs.CredentialUpdate{Name: req.Name, Scopes: req.Scopes})
+	info, err := s.Admin.UpdateCredential(c.Request.Context(), c.Param("key"), admin.CredentialUpdate{Name: req.Name, Scopes: req.Scopes})
 	if err != nil {
 		s.fail(c, err)
 		return

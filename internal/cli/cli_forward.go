@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -15,25 +15,26 @@ import (
 
 	"github.com/xapibridge/bridge/config"
 	"github.com/xapibridge/bridge/forwarders/dispatch"
+	"github.com/xapibridge/bridge/internal/app"
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
 // withAdmin opens the database and the forwarding admin for a CLI command.
 func withAdmin(ctx context.Context, cfg *config.Config, fn func(*dispatch.Admin) error) error {
-	db, err := openDB(ctx, cfg, false)
+	db, err := app.OpenDB(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := checkSchema(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := app.CheckSchema(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		return err
 	}
-	fwd, err := setupForwarding(ctx, cfg, db, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	fwd, err := app.NewForwarding(ctx, cfg, db, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil, 0)
 	if err != nil {
 		return err
 	}
-	return fn(fwd.admin)
+	return fn(fwd.Admin)
 }
 
 func rulesCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command {
@@ -47,7 +48,7 @@ func rulesCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command
 			if err != nil {
 				return err
 			}
-			engine, err := compileRules(cfg)
+			engine, err := app.CompileRules(cfg)
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/xapibridge/bridge/adapters/moodle"
 	"github.com/xapibridge/bridge/config"
+	"github.com/xapibridge/bridge/internal/app"
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/store"
 )
@@ -27,27 +28,28 @@ func withMoodle(ctx context.Context, cfg *config.Config, only string, fn func(*s
 	if len(cfg.Moodle.Sources) == 0 {
 		return fmt.Errorf("no Moodle sources: add moodle.sources to the config (see README.md)")
 	}
-	db, err := openDB(ctx, cfg, cfg.Database.AutoMigrateEnabled())
+	db, err := app.OpenDB(ctx, cfg, cfg.Database.AutoMigrateEnabled())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := checkSchema(ctx, cfg, db, log); err != nil {
+	if err := app.CheckSchema(ctx, cfg, db, log); err != nil {
 		return err
 	}
-	fwd, err := setupForwarding(ctx, cfg, db, log, nil)
+	fwd, err := app.NewForwarding(ctx, cfg, db, log, nil, 0)
 	if err != nil {
 		return err
 	}
 	baseURL := cfg.BaseURL
-	svc := &lrs.Service{Statements: db, Router: fwd.router}
+	svc := &lrs.Service{Statements: db, Router: fwd.Router}
+	persons := app.NewAdmin(db, baseURL, nil)
 	var syncers []*moodle.Syncer
 	for _, sc := range cfg.Moodle.Sources {
 		if only != "" && sc.Name != only {
 			continue
 		}
-		s, err := openMoodle(ctx, sc, db, svc, baseURL, log)
+		s, err := app.OpenMoodle(ctx, sc, db, svc, persons, baseURL, log)
 		if err != nil {
 			return err
 		}

@@ -16,17 +16,17 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/xapibridge/bridge/forwarders/dispatch"
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
-// Server holds what the HTTP layer needs.
+// Server holds what the HTTP layer needs. Handler builds the route table
+// (routes.go) from it; nothing it is given is modified.
 type Server struct {
-	Service *lrs.Service
-	Auth    *lrs.Authenticator
+	Statements Statements
+	Documents  Documents
+	Auth       Authenticator
 	// Ready reports whether the database is reachable (for /ready).
 	Ready  func(context.Context) error
 	Logger *slog.Logger
@@ -42,18 +42,18 @@ type Server struct {
 	CORSOrigins []string
 	// AdminTokens authenticate the admin API; none turns it off.
 	AdminTokens []string
-	// Admin manages organisations, stores, credentials and persons.
-	Admin *lrs.Admin
-	// MoodleStatus reports the Moodle sources' status for the admin API;
-	// nil when none are configured.
-	MoodleStatus func(context.Context) (any, error)
+	// Admin manages organisations, stores, credentials and persons; nil
+	// turns those endpoints off.
+	Admin Tenants
+	// Moodle reports the Moodle sources' status; nil when none are
+	// configured.
+	Moodle MoodleSources
 	// ArchiveDir is where POST /api/v1/retention/run archives statements;
 	// empty turns that endpoint off.
 	ArchiveDir string
-	// Forwarding manages forwarding through the admin API; may be nil.
-	Forwarding *dispatch.Admin
-	// Documents serves the document, Activities and Agents resources.
-	Documents *lrs.Documents
+	// Forwarding manages forwarding through the admin API; nil turns those
+	// endpoints off.
+	Forwarding Forwarding
 
 	metrics *metrics
 }
@@ -61,7 +61,6 @@ type Server struct {
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	stored   prometheus.Counter
 }
 
 // PrefixXAPI is where the xAPI resources live.
@@ -89,46 +88,9 @@ func (s *Server) Handler() http.Handler {
 			Name: "bridge_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
-		stored: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "bridge_statements_stored_total", Help: "Statements newly stored.",
-		}),
 	}
-	s.Registry.MustRegister(s.metrics.requests, s.metrics.latency, s.metrics.stored)
-	prev := s.Service.OnStored
-	s.Service.OnStored = func(n int) {
-		s.metrics.stored.Add(float64(n))
-		if prev != nil {
-			prev(n)
-		}
-	}
-
-	r := gin.New()
-	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.observe)
-	if c := s.corsConfig(); c != nil {
-		r.Use(cors.New(*c))
-	}
-	r.NoRoute(func(c *gin.Context) { s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "no resource at %s", c.Request.URL.Path)) })
-	r.NoMethod(func(c *gin.Context) {
-		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed", "message": "method " + c.Request.Method + " not allowed on " + c.Request.URL.Path})
-	})
-
-	r.GET("/health", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/ready", s.ready)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
-
-	x := r.Group(PrefixXAPI)
-	x.GET("/about", s.about)
-	x.HEAD("/about", s.about)
-
-	api := x.Group("", s.version, s.authenticate)
-	api.PUT("/statements", s.putStatement)
-	api.POST("/statements", s.postStatements)
-	api.GET("/statements", s.getStatements)
-	api.HEAD("/statements", s.getStatements)
-	s.documentRoutes(api)
-	s.adminRoutes(r)
-	return s.alternate(r)
+	s.Registry.MustRegister(s.metrics.requests, s.metrics.latency)
+	return s.alternate(s.routes())
 }
 
 // corsConfig lets browser-based xAPI content call the LRS from the
@@ -244,7 +206,7 @@ func (s *Server) version(c *gin.Context) {
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		if strings.HasSuffix(c.Request.URL.Path, "/statements") {
 			// Required on every statements GET response, errors included.
-			c.Header("X-Experience-API-Consistent-Through", xapi.FormatTimestamp(s.Service.ConsistentThrough()))
+			c.Header("X-Experience-API-Consistent-Through", xapi.FormatTimestamp(s.Statements.ConsistentThrough()))
 		}
 	}
 	v, err := xapi.ParseVersionHeader(c.GetHeader("X-Experience-API-Version"))

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -20,9 +20,9 @@ const retentionSchedule = "@hourly"
 // startRetention schedules the archiving of statements past their store's
 // retention into <data_dir>/archive; the returned func stops it (waiting
 // for a run in progress).
-func startRetention(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger) func() {
-	dir := archiveDirOf(cfg)
-	a := newAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil)
+func startRetention(cfg *config.Config, db *store.DB, log *slog.Logger) func() {
+	dir := ArchiveDir(cfg)
+	a := NewAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil)
 	rctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex // one run at a time
 	job := func() {

@@ -1,4 +1,4 @@
-package lrs
+package admin
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xapibridge/bridge/lrs"
 )
 
 // Organisation and store names: a letter, then letters, digits, '.', '_'
@@ -19,7 +21,7 @@ var credentialKeyRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func checkTenantName(field, name string) error {
 	if !tenantNameRE.MatchString(name) {
-		return Errorf(EINVALID, "%s: %q is not a valid name: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter", field, name)
+		return lrs.Errorf(lrs.EINVALID, "%s: %q is not a valid name: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter", field, name)
 	}
 	return nil
 }
@@ -41,13 +43,13 @@ func ParseRetention(s string) (time.Duration, error) {
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseInt(d, 10, 64)
 		if err != nil || n < 0 || n > 100*366 {
-			return 0, Errorf(EINVALID, "retention: %q is not a number of days such as \"365d\"", s)
+			return 0, lrs.Errorf(lrs.EINVALID, "retention: %q is not a number of days such as \"365d\"", s)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, Errorf(EINVALID, "retention: %q is not a duration such as \"365d\" or \"720h\"", s)
+		return 0, lrs.Errorf(lrs.EINVALID, "retention: %q is not a duration such as \"365d\" or \"720h\"", s)
 	}
 	return d, nil
 }
@@ -65,7 +67,7 @@ func FormatRetention(d time.Duration) string {
 }
 
 // CreateOrganisation creates an organisation.
-func (a *Admin) CreateOrganisation(ctx context.Context, name string) (*Organisation, error) {
+func (a *Admin) CreateOrganisation(ctx context.Context, name string) (*lrs.Organisation, error) {
 	if err := checkTenantName("name", name); err != nil {
 		return nil, err
 	}
@@ -73,17 +75,17 @@ func (a *Admin) CreateOrganisation(ctx context.Context, name string) (*Organisat
 }
 
 // ListOrganisations lists every organisation.
-func (a *Admin) ListOrganisations(ctx context.Context) ([]*Organisation, error) {
+func (a *Admin) ListOrganisations(ctx context.Context) ([]*lrs.Organisation, error) {
 	return a.Tenants.ListOrganisations(ctx)
 }
 
 // GetOrganisation returns one organisation.
-func (a *Admin) GetOrganisation(ctx context.Context, id int64) (*Organisation, error) {
+func (a *Admin) GetOrganisation(ctx context.Context, id int64) (*lrs.Organisation, error) {
 	return a.Tenants.GetOrganisation(ctx, id)
 }
 
 // ResolveOrganisation finds an organisation by id ("3") or name.
-func (a *Admin) ResolveOrganisation(ctx context.Context, ref string) (*Organisation, error) {
+func (a *Admin) ResolveOrganisation(ctx context.Context, ref string) (*lrs.Organisation, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		return a.Tenants.GetOrganisation(ctx, id)
 	}
@@ -96,11 +98,11 @@ func (a *Admin) ResolveOrganisation(ctx context.Context, ref string) (*Organisat
 			return o, nil
 		}
 	}
-	return nil, Errorf(ENOTFOUND, "no organisation %q", ref)
+	return nil, lrs.Errorf(lrs.ENOTFOUND, "no organisation %q", ref)
 }
 
 // RenameOrganisation renames an organisation.
-func (a *Admin) RenameOrganisation(ctx context.Context, id int64, name string) (*Organisation, error) {
+func (a *Admin) RenameOrganisation(ctx context.Context, id int64, name string) (*lrs.Organisation, error) {
 	if err := checkTenantName("name", name); err != nil {
 		return nil, err
 	}
@@ -113,13 +115,13 @@ func (a *Admin) RenameOrganisation(ctx context.Context, id int64, name string) (
 // DeleteOrganisation deletes an organisation that has no stores.
 func (a *Admin) DeleteOrganisation(ctx context.Context, id int64) error {
 	if id == 1 {
-		return Errorf(ECONFLICT, "organisation 1 is the default organisation and cannot be deleted")
+		return lrs.Errorf(lrs.ECONFLICT, "organisation 1 is the default organisation and cannot be deleted")
 	}
 	return a.Tenants.DeleteOrganisation(ctx, id)
 }
 
 // CreateStore creates a store in organisation orgID.
-func (a *Admin) CreateStore(ctx context.Context, orgID int64, name string) (*Store, error) {
+func (a *Admin) CreateStore(ctx context.Context, orgID int64, name string) (*lrs.Store, error) {
 	if err := checkTenantName("name", name); err != nil {
 		return nil, err
 	}
@@ -127,23 +129,23 @@ func (a *Admin) CreateStore(ctx context.Context, orgID int64, name string) (*Sto
 }
 
 // ListStores lists the stores of an organisation (orgID 0: all).
-func (a *Admin) ListStores(ctx context.Context, orgID int64) ([]*Store, error) {
+func (a *Admin) ListStores(ctx context.Context, orgID int64) ([]*lrs.Store, error) {
 	return a.Tenants.ListStores(ctx, orgID)
 }
 
 // GetStore returns one store.
-func (a *Admin) GetStore(ctx context.Context, id int64) (*Store, error) {
+func (a *Admin) GetStore(ctx context.Context, id int64) (*lrs.Store, error) {
 	return a.Tenants.GetStore(ctx, id)
 }
 
 // ResolveStore finds a store by id ("2"), by name in the default
 // organisation ("moodle") or by "org/name".
-func (a *Admin) ResolveStore(ctx context.Context, ref string) (*Store, error) {
+func (a *Admin) ResolveStore(ctx context.Context, ref string) (*lrs.Store, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		return a.Tenants.GetStore(ctx, id)
 	}
 	if ref == "" {
-		return nil, Errorf(EINVALID, "store: give a store id or name")
+		return nil, lrs.Errorf(lrs.EINVALID, "store: give a store id or name")
 	}
 	return a.Tenants.FindStore(ctx, ref)
 }
@@ -155,7 +157,7 @@ type StoreUpdate struct {
 }
 
 // UpdateStore renames a store or sets its retention.
-func (a *Admin) UpdateStore(ctx context.Context, id int64, u StoreUpdate) (*Store, error) {
+func (a *Admin) UpdateStore(ctx context.Context, id int64, u StoreUpdate) (*lrs.Store, error) {
 	s, err := a.Tenants.GetStore(ctx, id)
 	if err != nil {
 		return nil, err
@@ -168,7 +170,7 @@ func (a *Admin) UpdateStore(ctx context.Context, id int64, u StoreUpdate) (*Stor
 	}
 	if u.Retention != nil {
 		if *u.Retention < 0 {
-			return nil, Errorf(EINVALID, "retention: must not be negative")
+			return nil, lrs.Errorf(lrs.EINVALID, "retention: must not be negative")
 		}
 		s.Retention = *u.Retention
 	}
@@ -186,7 +188,7 @@ func (a *Admin) DeleteStore(ctx context.Context, id int64, confirm string) error
 		return err
 	}
 	if confirm != s.Name {
-		return Errorf(EINVALID, "confirm: deleting store %d removes all its data; confirm with its name (%q)", id, s.Name)
+		return lrs.Errorf(lrs.EINVALID, "confirm: deleting store %d removes all its data; confirm with its name (%q)", id, s.Name)
 	}
 	creds, err := a.storeCredentials(ctx, id)
 	if err != nil {
@@ -202,7 +204,7 @@ func (a *Admin) DeleteStore(ctx context.Context, id int64, confirm string) error
 }
 
 // StoreStats describes what a store holds.
-func (a *Admin) StoreStats(ctx context.Context, id int64) (*StoreStats, error) {
+func (a *Admin) StoreStats(ctx context.Context, id int64) (*lrs.StoreStats, error) {
 	return a.Tenants.StoreStats(ctx, id)
 }
 
@@ -217,7 +219,7 @@ type CredentialInfo struct {
 	CreatedAt time.Time `json:"created"`
 }
 
-func credentialInfo(c *Credential) *CredentialInfo {
+func credentialInfo(c *lrs.Credential) *CredentialInfo {
 	scopes := c.Scopes
 	if scopes == nil {
 		scopes = []string{}
@@ -236,13 +238,13 @@ type CredentialSpec struct {
 // CheckScopes validates scopes (each one of Scopes) and drops repeats.
 func CheckScopes(scopes []string) ([]string, error) {
 	if len(scopes) == 0 {
-		return nil, Errorf(EINVALID, "scopes: give at least one of %s", strings.Join(Scopes, ", "))
+		return nil, lrs.Errorf(lrs.EINVALID, "scopes: give at least one of %s", strings.Join(lrs.Scopes, ", "))
 	}
 	var out []string
 	for i, s := range scopes {
 		s = strings.TrimSpace(s)
-		if !slices.Contains(Scopes, s) {
-			return nil, Errorf(EINVALID, "scopes[%d]: %q is not a scope; want one of %s", i, s, strings.Join(Scopes, ", "))
+		if !slices.Contains(lrs.Scopes, s) {
+			return nil, lrs.Errorf(lrs.EINVALID, "scopes[%d]: %q is not a scope; want one of %s", i, s, strings.Join(lrs.Scopes, ", "))
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
@@ -253,17 +255,17 @@ func CheckScopes(scopes []string) ([]string, error) {
 
 func checkCredentialName(name string) error {
 	if len(name) > 255 {
-		return Errorf(EINVALID, "name: at most 255 bytes")
+		return lrs.Errorf(lrs.EINVALID, "name: at most 255 bytes")
 	}
 	return nil
 }
 
-func (a *Admin) storeCredentials(ctx context.Context, storeID int64) ([]*Credential, error) {
+func (a *Admin) storeCredentials(ctx context.Context, storeID int64) ([]*lrs.Credential, error) {
 	all, err := a.Credentials.ListCredentials(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Credential
+	var out []*lrs.Credential
 	for _, c := range all {
 		if c.StoreID == storeID {
 			out = append(out, c)
@@ -279,7 +281,7 @@ func (a *Admin) CreateCredential(ctx context.Context, storeID int64, spec Creden
 		return nil, "", err
 	}
 	if spec.Scopes == nil {
-		spec.Scopes = []string{ScopeAll}
+		spec.Scopes = []string{lrs.ScopeAll}
 	}
 	scopes, err := CheckScopes(spec.Scopes)
 	if err != nil {
@@ -290,18 +292,18 @@ func (a *Admin) CreateCredential(ctx context.Context, storeID int64, spec Creden
 	}
 	key := spec.Key
 	if key == "" {
-		key = GenerateKey()
+		key = lrs.GenerateKey()
 	} else if !credentialKeyRE.MatchString(key) {
-		return nil, "", Errorf(EINVALID, "key: %q is not a valid key: 1 to 64 letters, digits, '.', '_' or '-'", key)
+		return nil, "", lrs.Errorf(lrs.EINVALID, "key: %q is not a valid key: 1 to 64 letters, digits, '.', '_' or '-'", key)
 	}
 	if _, err := a.Credentials.GetCredential(ctx, key); err == nil {
-		return nil, "", Errorf(ECONFLICT, "key: a credential %q exists already", key)
-	} else if ErrorCode(err) != ENOTFOUND {
+		return nil, "", lrs.Errorf(lrs.ECONFLICT, "key: a credential %q exists already", key)
+	} else if lrs.ErrorCode(err) != lrs.ENOTFOUND {
 		return nil, "", err
 	}
-	secret := GenerateSecret()
-	salt, hash := HashSecret(secret)
-	c := &Credential{Key: key, StoreID: storeID, Name: spec.Name, Scopes: scopes, SecretSalt: salt, SecretHash: hash,
+	secret := lrs.GenerateSecret()
+	salt, hash := lrs.HashSecret(secret)
+	c := &lrs.Credential{Key: key, StoreID: storeID, Name: spec.Name, Scopes: scopes, SecretSalt: salt, SecretHash: hash,
 		Source: "admin", CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	if err := a.Credentials.PutCredential(ctx, c); err != nil {
 		return nil, "", err
@@ -338,13 +340,13 @@ func (a *Admin) GetCredential(ctx context.Context, key string) (*CredentialInfo,
 // editable returns the credential key if the admin API may change it:
 // credentials from the config file are changed in the config file (a
 // restart would undo any other change).
-func (a *Admin) editable(ctx context.Context, key string) (*Credential, error) {
+func (a *Admin) editable(ctx context.Context, key string) (*lrs.Credential, error) {
 	c, err := a.Credentials.GetCredential(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	if c.Source == "config" {
-		return nil, Errorf(ECONFLICT, "credential %q comes from the config file; change it there", key)
+		return nil, lrs.Errorf(lrs.ECONFLICT, "credential %q comes from the config file; change it there", key)
 	}
 	return c, nil
 }
@@ -386,8 +388,8 @@ func (a *Admin) RotateCredential(ctx context.Context, key string) (*CredentialIn
 	if err != nil {
 		return nil, "", err
 	}
-	secret := GenerateSecret()
-	c.SecretSalt, c.SecretHash = HashSecret(secret)
+	secret := lrs.GenerateSecret()
+	c.SecretSalt, c.SecretHash = lrs.HashSecret(secret)
 	if err := a.Credentials.PutCredential(ctx, c); err != nil {
 		return nil, "", err
 	}

@@ -14,27 +14,6 @@ import (
 
 // documentRoutes registers the document resources (State, Activity
 // Profile, Agent Profile) and the Activities and Agents resources.
-func (s *Server) documentRoutes(g *gin.RouterGroup) {
-	for _, r := range []struct {
-		path string
-		kind lrs.DocumentKind
-	}{
-		{"/activities/state", lrs.KindState},
-		{"/activities/profile", lrs.KindActivityProfile},
-		{"/agents/profile", lrs.KindAgentProfile},
-	} {
-		h := s.document(r.kind)
-		g.GET(r.path, h)
-		g.HEAD(r.path, h)
-		g.PUT(r.path, h)
-		g.POST(r.path, h)
-		g.DELETE(r.path, h)
-	}
-	g.GET("/activities", s.getActivity)
-	g.HEAD("/activities", s.getActivity)
-	g.GET("/agents", s.getAgent)
-	g.HEAD("/agents", s.getAgent)
-}
 
 // docQuery parses the query string strictly: malformed encoding, repeated
 // and unknown parameters are 400s.
@@ -205,7 +184,7 @@ func (s *Server) document(kind lrs.DocumentKind) gin.HandlerFunc {
 					s.fail(c, err)
 					return
 				}
-				body, err := lrs.EncodeJSON(ids)
+				body, err := xapi.EncodeJSON(ids)
 				if err != nil {
 					s.fail(c, lrs.Internal(err, "encoding ids"))
 					return
@@ -302,7 +281,7 @@ func (s *Server) getAgent(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	body, err := lrs.EncodeJSON(person)
+	body, err := xapi.EncodeJSON(person)
 	if err != nil {
 		s.fail(c, lrs.Internal(err, "encoding person"))
 		return

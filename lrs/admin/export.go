@@ -1,4 +1,4 @@
-package lrs
+package admin
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/xapibridge/bridge/lrs"
 )
 
 // Export formats.
@@ -50,15 +52,15 @@ func ParseExportColumns(s string) ([]string, error) {
 
 func checkColumn(c string) error {
 	if c == "" {
-		return Errorf(EINVALID, "columns: empty column name")
+		return lrs.Errorf(lrs.EINVALID, "columns: empty column name")
 	}
 	for _, part := range strings.Split(c, ".") {
 		if part == "" {
-			return Errorf(EINVALID, "columns: %q: empty path segment", c)
+			return lrs.Errorf(lrs.EINVALID, "columns: %q: empty path segment", c)
 		}
 		for _, r := range part {
 			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '$') {
-				return Errorf(EINVALID, "columns: %q: want dotted paths into the statement, like actor.account.name or context.contextActivities.parent.0.id", c)
+				return lrs.Errorf(lrs.EINVALID, "columns: %q: want dotted paths into the statement, like actor.account.name or context.contextActivities.parent.0.id", c)
 			}
 		}
 	}
@@ -73,7 +75,7 @@ func CheckExportFormat(f string) (string, error) {
 	case FormatCSV:
 		return FormatCSV, nil
 	}
-	return "", Errorf(EINVALID, "format: must be ndjson or csv, not %q", f)
+	return "", lrs.Errorf(lrs.EINVALID, "format: must be ndjson or csv, not %q", f)
 }
 
 // Export writes the statements of a store matching q (its filters, Since
@@ -88,9 +90,9 @@ func CheckExportFormat(f string) (string, error) {
 //
 // Nothing is written before the arguments are checked: an error with no
 // statements written can still be answered normally.
-func (a *Admin) Export(ctx context.Context, storeID int64, q Query, format string, columns []string, w io.Writer) (int64, error) {
+func (a *Admin) Export(ctx context.Context, storeID int64, q lrs.Query, format string, columns []string, w io.Writer) (int64, error) {
 	if a.Exporter == nil {
-		return 0, Errorf(ENOTFOUND, "export is not available on this database")
+		return 0, lrs.Errorf(lrs.ENOTFOUND, "export is not available on this database")
 	}
 	format, err := CheckExportFormat(format)
 	if err != nil {
@@ -126,10 +128,10 @@ func (a *Admin) Export(ctx context.Context, storeID int64, q Query, format strin
 		return nil
 	}
 
-	var emit func(st StoredStatement) error
+	var emit func(st lrs.StoredStatement) error
 	switch format {
 	case FormatNDJSON:
-		emit = func(st StoredStatement) error { return writeNDJSON(bw, st.Body) }
+		emit = func(st lrs.StoredStatement) error { return writeNDJSON(bw, st.Body) }
 	case FormatCSV:
 		cw = csv.NewWriter(bw)
 		paths := make([][]string, len(columns))
@@ -140,12 +142,12 @@ func (a *Admin) Export(ctx context.Context, storeID int64, q Query, format strin
 			return 0, err
 		}
 		record := make([]string, len(columns))
-		emit = func(st StoredStatement) error {
+		emit = func(st lrs.StoredStatement) error {
 			var v any
 			dec := json.NewDecoder(bytes.NewReader(st.Body))
 			dec.UseNumber()
 			if err := dec.Decode(&v); err != nil {
-				return Internal(err, "decoding stored statement "+st.ID)
+				return lrs.Internal(err, "decoding stored statement "+st.ID)
 			}
 			for i, p := range paths {
 				record[i] = csvValue(lookupPath(v, p))
@@ -153,7 +155,7 @@ func (a *Admin) Export(ctx context.Context, storeID int64, q Query, format strin
 			return cw.Write(record)
 		}
 	}
-	err = a.Exporter.ScanStatements(ctx, storeID, q, false, func(st StoredStatement) error {
+	err = a.Exporter.ScanStatements(ctx, storeID, q, false, func(st lrs.StoredStatement) error {
 		if err := emit(st); err != nil {
 			return err
 		}

@@ -132,7 +132,7 @@ func (s *Server) postStatements(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ids, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, batch, parts)
+	ids, err := s.Statements.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, batch, parts)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -177,7 +177,7 @@ func (s *Server) putStatement(c *gin.Context) {
 	} else {
 		st["id"] = id
 	}
-	if _, err := s.Service.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, false, parts); err != nil {
+	if _, err := s.Statements.StoreStatements(c.Request.Context(), principal(c), s.versionOf(c), stmts, false, parts); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -240,7 +240,7 @@ func (s *Server) getStatements(c *gin.Context) {
 			s.fail(c, lrs.Errorf(lrs.EINVALID, "statementId: %q is not a UUID", id))
 			return
 		}
-		st, err := s.Service.GetStatement(ctx, p, id, voided)
+		st, err := s.Statements.GetStatement(ctx, p, id, voided)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -273,7 +273,7 @@ func (s *Server) getStatements(c *gin.Context) {
 			return
 		}
 	}
-	stmts, more, err := s.Service.QueryStatements(ctx, p, gp.Query)
+	stmts, more, err := s.Statements.QueryStatements(ctx, p, gp.Query)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -318,7 +318,7 @@ func (s *Server) writeResult(c *gin.Context, body []byte, stmtBodies [][]byte, a
 		c.Data(http.StatusOK, "application/json", body)
 		return
 	}
-	atts, err := s.Service.Attachments(c.Request.Context(), principal(c), stmtBodies)
+	atts, err := s.Statements.Attachments(c.Request.Context(), principal(c), stmtBodies)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -19,30 +19,12 @@ import (
 // PrefixAdmin is where the admin API lives.
 const PrefixAdmin = "/api/v1"
 
-// adminRoutes registers the admin API. It authenticates with bearer tokens
-// of its own (admin.tokens), never with xAPI credentials.
-func (s *Server) adminRoutes(r *gin.Engine) {
-	g := r.Group(PrefixAdmin, s.adminAuth)
-	f := g.Group("", s.forwardingOn)
-	f.GET("/forwarding/targets", s.adminTargets)
-	f.GET("/forwarding/dead", s.adminDead)
-	f.POST("/forwarding/dead/replay", s.adminDeadAction(true))
-	f.POST("/forwarding/dead/discard", s.adminDeadAction(false))
-	f.POST("/forwarding/backfill", s.adminBackfill)
-	f.GET("/personal-lrs", s.adminPersonalList)
-	f.POST("/personal-lrs", s.adminPersonalPut)
-	f.DELETE("/personal-lrs", s.adminPersonalDelete)
-	s.tenantRoutes(g)
-	s.dataRoutes(g)
-	g.GET("/moodle/sources", s.adminMoodle)
-}
-
 func (s *Server) adminMoodle(c *gin.Context) {
-	if s.MoodleStatus == nil {
+	if s.Moodle == nil {
 		c.JSON(http.StatusOK, gin.H{"sources": []any{}})
 		return
 	}
-	st, err := s.MoodleStatus(c.Request.Context())
+	st, err := s.Moodle.Sources(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -171,7 +153,6 @@ func (s *Server) adminBackfill(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.Forwarding.Wake()
 	c.JSON(http.StatusOK, gin.H{"recorded": n})
 }
 

@@ -1,13 +1,16 @@
-package lrs
+package store
 
 import (
 	"context"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/xapibridge/bridge/lrs"
 )
 
-// Group commit: concurrent small POSTs share one transaction.
+// GroupCommit wraps a statement store so that concurrent small POSTs share
+// one transaction.
 //
 // A single-statement POST costs a handful of database round trips and one
 // durable commit, nearly all of it fixed per transaction. When requests
@@ -37,14 +40,14 @@ const (
 
 type commitReq struct {
 	storeID int64
-	stmts   []*NewStatement
+	stmts   []*lrs.NewStatement
 	n       int
 	err     error
 	done    chan struct{}
 }
 
 type committer struct {
-	store StatementStore
+	store lrs.StatementStore
 	ch    chan *commitReq
 	stats struct{ requests, shared, transactions, retried atomic.Int64 }
 }
@@ -57,7 +60,7 @@ type GroupStats struct {
 	Retried      int64 // requests retried in a smaller group after their group's transaction failed
 }
 
-func newCommitter(store StatementStore, writers int) *committer {
+func newCommitter(store lrs.StatementStore, writers int) *committer {
 	c := &committer{store: store, ch: make(chan *commitReq, 4096)}
 	for i := 0; i < writers; i++ {
 		go c.writer()
@@ -67,7 +70,7 @@ func newCommitter(store StatementStore, writers int) *committer {
 
 // insert stores stmts, possibly in a transaction shared with other
 // requests, and returns how many were newly stored.
-func (c *committer) insert(storeID int64, stmts []*NewStatement) (int, error) {
+func (c *committer) insert(storeID int64, stmts []*lrs.NewStatement) (int, error) {
 	r := &commitReq{storeID: storeID, stmts: stmts, done: make(chan struct{})}
 	c.ch <- r
 	<-r.done
@@ -128,13 +131,13 @@ func (c *committer) store1(ctx context.Context, storeID int64, group []*commitRe
 		close(r.done)
 		return
 	}
-	var all []*NewStatement
+	var all []*lrs.NewStatement
 	for _, r := range group {
 		all = append(all, r.stmts...)
 	}
 	n, err := c.store.InsertStatements(ctx, storeID, all, nil)
 	if err == nil {
-		// The count is only reported in total (OnStored).
+		// The count is only reported in total (the service counts stored statements).
 		group[0].n = n
 		c.stats.shared.Add(int64(len(group)))
 		for _, r := range group {
@@ -148,23 +151,39 @@ func (c *committer) store1(ctx context.Context, storeID int64, group []*commitRe
 	c.store1(ctx, storeID, group[half:])
 }
 
-// groupState is the Service's lazily started committer.
-type groupState struct {
+// GroupCommit is a statement store whose InsertStatements stores requests
+// of up to groupMaxRequest statements without attachments through group
+// commit; larger requests, requests with attachments and every read go
+// straight to the wrapped store. Its writers start with the first grouped
+// request.
+type GroupCommit struct {
+	lrs.StatementStore
+	writers int
+
 	once sync.Once
 	c    atomic.Pointer[committer]
 }
 
-func (g *groupState) get(store StatementStore, writers int) *committer {
-	g.once.Do(func() { g.c.Store(newCommitter(store, writers)) })
-	return g.c.Load()
+// NewGroupCommit wraps s with group commit over writers concurrent
+// transactions: one suits SQLite, which has one writer; two suit MySQL,
+// where fewer, larger transactions beat more concurrent ones on small
+// machines.
+func NewGroupCommit(s lrs.StatementStore, writers int) *GroupCommit {
+	return &GroupCommit{StatementStore: s, writers: max(writers, 1)}
 }
 
-func (g *groupState) load() *committer { return g.c.Load() }
+// InsertStatements implements lrs.StatementStore.
+func (g *GroupCommit) InsertStatements(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment) (int, error) {
+	if len(atts) > 0 || len(stmts) > groupMaxRequest {
+		return g.StatementStore.InsertStatements(ctx, storeID, stmts, atts)
+	}
+	g.once.Do(func() { g.c.Store(newCommitter(g.StatementStore, g.writers)) })
+	return g.c.Load().insert(storeID, stmts)
+}
 
-// GroupStats reports group commit's counters (zero when it is off or has
-// not run yet).
-func (s *Service) GroupStats() GroupStats {
-	c := s.group.load()
+// Stats reports group commit's counters (zero until it has run).
+func (g *GroupCommit) Stats() GroupStats {
+	c := g.c.Load()
 	if c == nil {
 		return GroupStats{}
 	}

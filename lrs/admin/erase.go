@@ -1,9 +1,10 @@
-package lrs
+package admin
 
 import (
 	"context"
 	"encoding/json"
 
+	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
@@ -12,12 +13,12 @@ import (
 // statements that name them are redacted, their documents deleted). It
 // returns the erasure record, which holds counts only. Statements are
 // immutable for xAPI clients; this is an admin operation.
-func (a *Admin) ErasePerson(ctx context.Context, storeID, personID int64, requestedBy string) (*Erasure, error) {
+func (a *Admin) ErasePerson(ctx context.Context, storeID, personID int64, requestedBy string) (*lrs.Erasure, error) {
 	if a.Eraser == nil {
-		return nil, Errorf(ENOTFOUND, "erasure is not available on this database")
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "erasure is not available on this database")
 	}
 	if a.Persons == nil {
-		return nil, Errorf(ENOTFOUND, "persons are not available: erase agents one by one (erase-agent)")
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "persons are not available: erase agents one by one (erase-agent)")
 	}
 	p, err := a.Persons.GetPerson(ctx, storeID, personID)
 	if err != nil {
@@ -30,7 +31,7 @@ func (a *Admin) ErasePerson(ctx context.Context, storeID, personID int64, reques
 		}
 	}
 	if len(keys) == 0 {
-		return nil, Errorf(ECONFLICT, "person %d has no agents to erase (already erased?)", personID)
+		return nil, lrs.Errorf(lrs.ECONFLICT, "person %d has no agents to erase (already erased?)", personID)
 	}
 	return a.Eraser.EraseAgents(ctx, storeID, p.ID, keys, requestedBy)
 }
@@ -39,9 +40,9 @@ func (a *Admin) ErasePerson(ctx context.Context, storeID, personID int64, reques
 // from a store, as ErasePerson does for each agent of a person. When the
 // agent belongs to a person, the record names that person; the person's
 // other agents are left alone.
-func (a *Admin) EraseAgent(ctx context.Context, storeID int64, agent json.RawMessage, requestedBy string) (*Erasure, error) {
+func (a *Admin) EraseAgent(ctx context.Context, storeID int64, agent json.RawMessage, requestedBy string) (*lrs.Erasure, error) {
 	if a.Eraser == nil {
-		return nil, Errorf(ENOTFOUND, "erasure is not available on this database")
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "erasure is not available on this database")
 	}
 	key, err := erasureAgentKey(agent)
 	if err != nil {
@@ -51,7 +52,7 @@ func (a *Admin) EraseAgent(ctx context.Context, storeID int64, agent json.RawMes
 	if a.Persons != nil {
 		if p, err := a.Persons.PersonOfAgent(ctx, storeID, key); err == nil {
 			personID = p.ID
-		} else if ErrorCode(err) != ENOTFOUND {
+		} else if lrs.ErrorCode(err) != lrs.ENOTFOUND {
 			return nil, err
 		}
 	}
@@ -59,9 +60,9 @@ func (a *Admin) EraseAgent(ctx context.Context, storeID int64, agent json.RawMes
 }
 
 // ListErasures returns the erasures recorded for a store.
-func (a *Admin) ListErasures(ctx context.Context, storeID int64) ([]*Erasure, error) {
+func (a *Admin) ListErasures(ctx context.Context, storeID int64) ([]*lrs.Erasure, error) {
 	if a.Eraser == nil {
-		return nil, Errorf(ENOTFOUND, "erasure is not available on this database")
+		return nil, lrs.Errorf(lrs.ENOTFOUND, "erasure is not available on this database")
 	}
 	return a.Eraser.ListErasures(ctx, storeID)
 }
@@ -70,18 +71,18 @@ func (a *Admin) ListErasures(ctx context.Context, storeID int64) ([]*Erasure, er
 // returns its key (xapi.AgentKey).
 func erasureAgentKey(agent json.RawMessage) (string, error) {
 	if len(agent) == 0 {
-		return "", Errorf(EINVALID, "agent: required (an Agent object such as {\"mbox\": \"mailto:ann@example.org\"})")
+		return "", lrs.Errorf(lrs.EINVALID, "agent: required (an Agent object such as {\"mbox\": \"mailto:ann@example.org\"})")
 	}
 	v, err := xapi.DecodeJSON(agent)
 	if err != nil {
-		return "", Errorf(EINVALID, "agent: not valid JSON: %v", err)
+		return "", lrs.Errorf(lrs.EINVALID, "agent: not valid JSON: %v", err)
 	}
 	if err := xapi.ValidateAgentParam(v, xapi.V200); err != nil {
-		return "", Errorf(EINVALID, "agent: %v", err)
+		return "", lrs.Errorf(lrs.EINVALID, "agent: %v", err)
 	}
 	key, ok := xapi.AgentKey(v.(map[string]any))
 	if !ok {
-		return "", Errorf(EINVALID, "agent: must identify an Agent or Group by mbox, mbox_sha1sum, openid or account")
+		return "", lrs.Errorf(lrs.EINVALID, "agent: must identify an Agent or Group by mbox, mbox_sha1sum, openid or account")
 	}
 	return key, nil
 }

@@ -1,4 +1,6 @@
-package main
+// Package cli is the bridge's command line: `bridge serve` and every
+// other command, as cobra commands. cmd/bridge runs it; tests run it too.
+package cli
 
 import (
 	"context"
@@ -12,12 +14,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xapibridge/bridge/config"
+	"github.com/xapibridge/bridge/internal/app"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// Execute runs the bridge command line with args (without the program
+// name), writing to stdout and stderr. version is the release version set
+// at build time, or empty.
+func Execute(ctx context.Context, version string, args []string, stdout, stderr io.Writer) error {
+	root := newRootCmd(stdout, stderr, bridgeVersion(version))
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
 
-func bridgeVersion() string {
+// bridgeVersion is the release version, else the module version from the
+// build info, else "dev".
+func bridgeVersion(version string) string {
 	if version != "" {
 		return version
 	}
@@ -27,7 +38,7 @@ func bridgeVersion() string {
 	return "dev"
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(stdout, stderr io.Writer, version string) *cobra.Command {
 	var configPath string
 	load := func() (*config.Config, error) {
 		if configPath == "" {
@@ -46,7 +57,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serveMain(ctx, cfg, stdout)
+			return serve(ctx, cfg, version, stdout, stderr)
 		},
 	}
 	root := &cobra.Command{
@@ -70,7 +81,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return migrateMain(cmd.Context(), cfg, stdout)
+			return app.Migrate(cmd.Context(), cfg, stdout)
 		},
 	}
 	versionCmd := &cobra.Command{
@@ -78,11 +89,20 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(stdout, "bridge", bridgeVersion())
+			fmt.Fprintln(stdout, "bridge", version)
 		},
 	}
 	root.AddCommand(serve, migrate, versionCmd, rulesCmd(load, stdout), forwardCmd(load, stdout), personalCmd(load, stdout), moodleCmd(load, stdout))
 	root.AddCommand(dataCmds(load, stdout, tenantCmds(load, stdout))...)
-	root.SetContext(context.Background())
 	return root
+}
+
+// serve is `bridge serve`: the app until ctx ends (SIGINT, SIGTERM).
+func serve(ctx context.Context, cfg *config.Config, version string, stdout, stderr io.Writer) error {
+	a, err := app.New(ctx, cfg, app.Options{Stdout: stdout, Stderr: stderr, Version: version})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Run(ctx)
 }

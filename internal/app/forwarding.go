@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -17,43 +17,13 @@ import (
 	"github.com/xapibridge/bridge/config"
 	"github.com/xapibridge/bridge/forwarders"
 	"github.com/xapibridge/bridge/forwarders/dispatch"
-	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/store"
-	"github.com/xapibridge/bridge/lrs/xapi"
 	"github.com/xapibridge/bridge/rules"
 )
 
-// testLeaseExtra is the constant part of the dispatcher's leases when the
-// hidden, test-only environment variable BRIDGE_TEST_LEASE_EXTRA is set (a
-// Go duration such as "1s"; default 20s). The end-to-end tests use it to see
-// the deliveries of a SIGKILLed bridge picked up again without waiting 20s.
-// It is read and removed from the environment before the config is loaded,
-// since the config rejects BRIDGE_* variables that name no config key.
-var testLeaseExtra time.Duration
-
-func init() {
-	if v, ok := os.LookupEnv("BRIDGE_TEST_LEASE_EXTRA"); ok {
-		os.Unsetenv("BRIDGE_TEST_LEASE_EXTRA")
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			testLeaseExtra = d
-		} else {
-			fmt.Fprintf(os.Stderr, "BRIDGE_TEST_LEASE_EXTRA: ignoring %q (want a positive duration)\n", v)
-		}
-	}
-}
-
-// storeName names a store for rules. Until stores can be created (admin
-// API) every credential writes to store 1, "default".
-func storeName(id int64) string {
-	if id == 1 {
-		return "default"
-	}
-	return fmt.Sprint(id)
-}
-
-// compileRules compiles the config's rules; an error names the rule and the
+// CompileRules compiles the config's rules; an error names the rule and the
 // position in its expression.
-func compileRules(cfg *config.Config) (*rules.Engine, error) {
+func CompileRules(cfg *config.Config) (*rules.Engine, error) {
 	targets := make([]string, 0, len(cfg.Targets))
 	for _, t := range cfg.Targets {
 		targets = append(targets, t.Name)
@@ -64,40 +34,6 @@ func compileRules(cfg *config.Config) (*rules.Engine, error) {
 			Transform: rules.Transform{Drop: r.Transform.Drop, Hash: r.Transform.Hash}})
 	}
 	return rules.Compile(rs, targets, cfg.Forwarding.HashSalt)
-}
-
-// router turns rule matches into outbox deliveries.
-type router struct {
-	engine   *rules.Engine
-	personal interface{ Has(int64, string) bool }
-	log      *slog.Logger
-}
-
-func (r *router) Route(storeID int64, stmt map[string]any) []lrs.Delivery {
-	return r.route(storeID, stmt, "")
-}
-
-func (r *router) route(storeID int64, stmt map[string]any, only string) []lrs.Delivery {
-	matches, err := r.engine.Match(storeName(storeID), stmt)
-	if err != nil {
-		r.log.Warn("a rule failed on a statement", "statement", stmt["id"], "error", err)
-	}
-	var out []lrs.Delivery
-	for _, m := range matches {
-		if only != "" && m.Rule != only {
-			continue
-		}
-		if m.Target != dispatch.PersonalTarget {
-			out = append(out, lrs.Delivery{Target: m.Target, Rule: m.Rule})
-			continue
-		}
-		actor, _ := stmt["actor"].(map[string]any)
-		key, ok := xapi.AgentKey(actor)
-		if ok && r.personal != nil && r.personal.Has(storeID, key) {
-			out = append(out, lrs.Delivery{Target: m.Target, Rule: m.Rule, PersonalKey: key})
-		}
-	}
-	return out
 }
 
 // secretKey returns forwarding.secret_key, or the key kept in the data
@@ -142,18 +78,22 @@ func headerMap(hs []string) map[string]string {
 	return out
 }
 
-// forwarding is the forwarding machinery of a bridge process.
-type forwarding struct {
-	engine     *rules.Engine
-	router     *router
-	dispatcher *dispatch.Dispatcher
-	admin      *dispatch.Admin
+// Forwarding is the forwarding machinery of a bridge process: the rules,
+// the router the statement service asks, the dispatcher that sends the
+// outbox, and the operations on them.
+type Forwarding struct {
+	Engine     *rules.Engine
+	Router     *dispatch.Router
+	Dispatcher *dispatch.Dispatcher
+	Admin      *dispatch.Admin
 }
 
-// setupForwarding builds targets, rules, the router, the dispatcher and
-// the admin operations from the config.
-func setupForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger, reg prometheus.Registerer) (*forwarding, error) {
-	engine, err := compileRules(cfg)
+// NewForwarding builds targets, rules, the router, the dispatcher and the
+// admin operations from the config. leaseExtra, when positive, replaces
+// the constant part of the dispatcher's leases (Options.LeaseExtra).
+// Nothing runs until the dispatcher's Run.
+func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger, reg prometheus.Registerer, leaseExtra time.Duration) (*Forwarding, error) {
+	engine, err := CompileRules(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -195,15 +135,15 @@ func setupForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log 
 		b := forwarders.NewBreaker(f, breakerConfig(t.Breaker), onState)
 		breakers[t.Name] = b
 		targets = append(targets, &dispatch.Target{Name: t.Name, Sender: b, BatchSize: t.BatchSize,
-			Concurrency: t.Concurrency, Retry: retryPolicy(t.Retry), Timeout: t.Timeout.Duration, LeaseExtra: testLeaseExtra})
+			Concurrency: t.Concurrency, Retry: retryPolicy(t.Retry), Timeout: t.Timeout.Duration, LeaseExtra: leaseExtra})
 	}
 	targets = append(targets, &dispatch.Target{Name: dispatch.PersonalTarget, BatchSize: pd.BatchSize,
-		Concurrency: pd.Concurrency, Retry: retryPolicy(pd.Retry), Timeout: pd.Timeout.Duration, LeaseExtra: testLeaseExtra})
+		Concurrency: pd.Concurrency, Retry: retryPolicy(pd.Retry), Timeout: pd.Timeout.Duration, LeaseExtra: leaseExtra})
 
-	rt := &router{engine: engine, personal: personal, log: log}
 	d = &dispatch.Dispatcher{Outbox: db, Targets: targets, Transform: engine, Personal: personal,
 		PollInterval: cfg.Forwarding.PollInterval.Duration, Logger: log, Registry: reg}
-	admin := &dispatch.Admin{Outbox: db, Store: db, Personal: personal, Sealer: sealer, Rules: engine.Rules(),
-		Breakers: breakers, Route: rt.route, WakeFunc: d.Wake}
-	return &forwarding{engine: engine, router: rt, dispatcher: d, admin: admin}, nil
+	rt := dispatch.NewRouter(engine, personal, d, log)
+	admin := &dispatch.Admin{Outbox: db, Store: db, Personal: personal, Sealer: sealer, Router: rt,
+		Breakers: breakers, Dispatcher: d}
+	return &Forwarding{Engine: engine, Router: rt, Dispatcher: d, Admin: admin}, nil
 }

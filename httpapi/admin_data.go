@@ -10,20 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xapibridge/bridge/lrs/admin"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/xapibridge/bridge/lrs"
 )
 
 // dataRoutes registers export, erasure and retention.
-func (s *Server) dataRoutes(g *gin.RouterGroup) {
-	d := g.Group("", s.dataOn)
-	d.GET("/stores/:store/export", s.adminExport)
-	d.POST("/stores/:store/persons/:id/erase", s.adminErasePerson)
-	d.POST("/stores/:store/erase-agent", s.adminEraseAgent)
-	d.GET("/stores/:store/erasures", s.adminErasures)
-	d.POST("/retention/run", s.adminRetentionRun)
-}
 
 func (s *Server) dataOn(c *gin.Context) {
 	if s.Admin == nil {
@@ -33,25 +27,11 @@ func (s *Server) dataOn(c *gin.Context) {
 	c.Next()
 }
 
-// dataStoreID resolves the :store parameter: a store id, or (when stores
-// are managed) a store name of the default organisation. It answers 404
-// itself for a store that does not exist.
+// dataStoreID resolves the :store parameter: a store id, a store name of
+// the default organisation, or org/name. It answers 404 itself for a store
+// that does not exist.
 func (s *Server) dataStoreID(c *gin.Context) (int64, bool) {
-	ref := c.Param("store")
-	id, err := strconv.ParseInt(ref, 10, 64)
-	if s.Admin.Tenants == nil {
-		if err != nil || id < 1 {
-			s.fail(c, lrs.Errorf(lrs.ENOTFOUND, "no store %q (give the store id)", ref))
-			return 0, false
-		}
-		return id, true
-	}
-	var st *lrs.Store
-	if err == nil {
-		st, err = s.Admin.Tenants.GetStore(c.Request.Context(), id)
-	} else {
-		st, err = s.Admin.Tenants.FindStore(c.Request.Context(), ref)
-	}
+	st, err := s.Admin.ResolveStore(c.Request.Context(), c.Param("store"))
 	if err != nil {
 		s.fail(c, err)
 		return 0, false
@@ -89,7 +69,7 @@ func exportQuery(v url.Values) (lrs.Query, error) {
 }
 
 // adminExport streams the store's statements as NDJSON or CSV, flushing
-// every lrs.ExportFlushEvery statements. A failure after the first bytes
+// every admin.ExportFlushEvery statements. A failure after the first bytes
 // aborts the connection, so a client never takes a cut-short export for a
 // whole one (the chunked response ends without its terminating chunk).
 func (s *Server) adminExport(c *gin.Context) {
@@ -98,14 +78,14 @@ func (s *Server) adminExport(c *gin.Context) {
 		return
 	}
 	v := c.Request.URL.Query()
-	format, err := lrs.CheckExportFormat(v.Get("format"))
+	format, err := admin.CheckExportFormat(v.Get("format"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	var cols []string
-	if format == lrs.FormatCSV {
-		if cols, err = lrs.ParseExportColumns(v.Get("columns")); err != nil {
+	if format == admin.FormatCSV {
+		if cols, err = admin.ParseExportColumns(v.Get("columns")); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -119,7 +99,7 @@ func (s *Server) adminExport(c *gin.Context) {
 		return
 	}
 	name := "statements-" + strconv.FormatInt(storeID, 10) + "-" + time.Now().UTC().Format("20060102T150405Z")
-	if format == lrs.FormatCSV {
+	if format == admin.FormatCSV {
 		c.Header("Content-Type", "text/csv; charset=utf-8")
 		name += ".csv"
 	} else {

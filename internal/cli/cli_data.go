@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/xapibridge/bridge/internal/app"
+	"github.com/xapibridge/bridge/lrs/admin"
 
 	"github.com/spf13/cobra"
 
@@ -24,13 +26,13 @@ import (
 // dataCmds add export and erasure subcommands to the commands tenantCmds
 // made (by name), or new commands, and add `bridge retention`.
 func dataCmds(load func() (*config.Config, error), out io.Writer, cmds []*cobra.Command) []*cobra.Command {
-	run := func(fn func(cmd *cobra.Command, args []string, cfg *config.Config, a *lrs.Admin) error) func(*cobra.Command, []string) error {
+	run := func(fn func(cmd *cobra.Command, args []string, cfg *config.Config, a *admin.Admin) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			cfg, err := load()
 			if err != nil {
 				return err
 			}
-			return withDataAdmin(cmd.Context(), cfg, func(a *lrs.Admin) error { return fn(cmd, args, cfg, a) })
+			return withDataAdmin(cmd.Context(), cfg, func(a *admin.Admin) error { return fn(cmd, args, cfg, a) })
 		}
 	}
 	parent := func(name, short string) *cobra.Command {
@@ -48,25 +50,25 @@ func dataCmds(load func() (*config.Config, error), out io.Writer, cmds []*cobra.
 	return append(cmds, retentionCmd(run, out))
 }
 
-type dataRun func(fn func(cmd *cobra.Command, args []string, cfg *config.Config, a *lrs.Admin) error) func(*cobra.Command, []string) error
+type dataRun func(fn func(cmd *cobra.Command, args []string, cfg *config.Config, a *admin.Admin) error) func(*cobra.Command, []string) error
 
 // withDataAdmin opens the database and runs fn with the admin operations
 // on it (no server needed).
-func withDataAdmin(ctx context.Context, cfg *config.Config, fn func(*lrs.Admin) error) error {
-	db, err := openDB(ctx, cfg, false)
+func withDataAdmin(ctx context.Context, cfg *config.Config, fn func(*admin.Admin) error) error {
+	db, err := app.OpenDB(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := checkSchema(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := app.CheckSchema(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		return err
 	}
-	return fn(newAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil))
+	return fn(app.NewAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil))
 }
 
 // dataStore resolves a store reference: an id, a name in the default
 // organisation, or org/name.
-func dataStore(ctx context.Context, a *lrs.Admin, ref string) (int64, error) {
+func dataStore(ctx context.Context, a *admin.Admin, ref string) (int64, error) {
 	if ref == "" {
 		return 0, fmt.Errorf("--store: give the store's id or name")
 	}
@@ -96,9 +98,9 @@ func exportCmd(run dataRun, out io.Writer) *cobra.Command {
 		Long: "Export the statements of a store, oldest first, as NDJSON (one statement per line, exactly as stored)\n" +
 			"or CSV (one column per dotted path into the statement). Voided statements are left out, as in\n" +
 			"GET /statements. Memory stays constant however many statements there are.\n\n" +
-			"Default CSV columns: " + strings.Join(lrs.DefaultExportColumns, ","),
+			"Default CSV columns: " + strings.Join(admin.DefaultExportColumns, ","),
 		Args: cobra.MaximumNArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, _ *config.Config, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, _ *config.Config, a *admin.Admin) error {
 			f := cmd.Flags()
 			ref, _ := f.GetString("store")
 			if len(args) == 1 {
@@ -109,15 +111,15 @@ func exportCmd(run dataRun, out io.Writer) *cobra.Command {
 				return err
 			}
 			format, _ := f.GetString("format")
-			if format, err = lrs.CheckExportFormat(format); err != nil {
+			if format, err = admin.CheckExportFormat(format); err != nil {
 				return err
 			}
 			var cols []string
-			if c, _ := f.GetString("columns"); c != "" || format == lrs.FormatCSV {
-				if format != lrs.FormatCSV {
+			if c, _ := f.GetString("columns"); c != "" || format == admin.FormatCSV {
+				if format != admin.FormatCSV {
 					return fmt.Errorf("--columns: only with --format csv")
 				}
-				if cols, err = lrs.ParseExportColumns(c); err != nil {
+				if cols, err = admin.ParseExportColumns(c); err != nil {
 					return err
 				}
 			}
@@ -147,7 +149,7 @@ func exportCmd(run dataRun, out io.Writer) *cobra.Command {
 	f := cmd.Flags()
 	f.String("store", "", "store id, name (default organisation) or org/name")
 	f.String("format", "ndjson", "ndjson or csv")
-	f.String("columns", "", "CSV columns: comma-separated dotted paths (default "+strings.Join(lrs.DefaultExportColumns, ",")+")")
+	f.String("columns", "", "CSV columns: comma-separated dotted paths (default "+strings.Join(admin.DefaultExportColumns, ",")+")")
 	f.StringP("output", "o", "", "write to FILE (written to FILE.tmp, then renamed) instead of stdout")
 	f.String("agent", "", "only statements of this Agent (JSON), as GET /statements agent=")
 	f.String("verb", "", "only statements with this verb IRI")
@@ -268,7 +270,7 @@ func eraseCmds(run dataRun, out io.Writer) []*cobra.Command {
 			"agents and groups) get a pseudonymous Agent in their place, and their State and Agent Profile\n" +
 			"documents are deleted. The erasure is recorded, with counts only. There is no undo.",
 		Args: cobra.MaximumNArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, _ *config.Config, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, _ *config.Config, a *admin.Admin) error {
 			f := cmd.Flags()
 			ref, _ := f.GetString("store")
 			storeID, err := dataStore(cmd.Context(), a, ref)
@@ -320,7 +322,7 @@ func eraseCmds(run dataRun, out io.Writer) []*cobra.Command {
 	f.Bool("json", false, "print the erasure record as JSON")
 
 	erasures := &cobra.Command{Use: "erasures --store ID", Short: "List a store's erasure records", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, _ *config.Config, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, _ *config.Config, a *admin.Admin) error {
 			ref, _ := cmd.Flags().GetString("store")
 			storeID, err := dataStore(cmd.Context(), a, ref)
 			if err != nil {
@@ -342,25 +344,20 @@ func eraseCmds(run dataRun, out io.Writer) []*cobra.Command {
 	return []*cobra.Command{cmd, erasures}
 }
 
-// archiveDirOf is where retention writes archives: <data_dir>/archive.
-func archiveDirOf(cfg *config.Config) string {
-	return filepath.Join(cfg.DataDir, "archive")
-}
-
 func retentionCmd(run dataRun, out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "retention", Short: "Archive and remove statements past their store's retention"}
 	runCmd := &cobra.Command{Use: "run", Short: "Apply every store's retention now (the server also does it hourly)", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, cfg *config.Config, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, cfg *config.Config, a *admin.Admin) error {
 			dir, _ := cmd.Flags().GetString("archive-dir")
 			if dir == "" {
-				dir = archiveDirOf(cfg)
+				dir = app.ArchiveDir(cfg)
 			}
 			runs, err := a.ApplyRetention(cmd.Context(), time.Now(), dir)
 			if j, _ := cmd.Flags().GetBool("json"); j {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				if runs == nil {
-					runs = []lrs.RetentionRun{}
+					runs = []admin.RetentionRun{}
 				}
 				if eerr := enc.Encode(runs); eerr != nil {
 					return eerr

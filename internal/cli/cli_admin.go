@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/xapibridge/bridge/internal/app"
+	"github.com/xapibridge/bridge/lrs/admin"
+
 	"github.com/spf13/cobra"
 
 	"github.com/xapibridge/bridge/config"
@@ -21,34 +24,34 @@ import (
 // store, credential and person management on it. It needs no running
 // server; a running one sees changes to credentials within its cache
 // lifetime (10s).
-func withTenantAdmin(ctx context.Context, cfg *config.Config, fn func(*lrs.Admin) error) error {
-	db, err := openDB(ctx, cfg, false)
+func withTenantAdmin(ctx context.Context, cfg *config.Config, fn func(*admin.Admin) error) error {
+	db, err := app.OpenDB(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := checkSchema(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := app.CheckSchema(ctx, cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		return err
 	}
-	return fn(newAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil))
+	return fn(app.NewAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil))
 }
 
 // tenantCmds are `bridge org`, `bridge store`, `bridge credential` and
 // `bridge person`.
 func tenantCmds(load func() (*config.Config, error), out io.Writer) []*cobra.Command {
-	run := func(fn func(cmd *cobra.Command, args []string, a *lrs.Admin) error) func(*cobra.Command, []string) error {
+	run := func(fn func(cmd *cobra.Command, args []string, a *admin.Admin) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			cfg, err := load()
 			if err != nil {
 				return err
 			}
-			return withTenantAdmin(cmd.Context(), cfg, func(a *lrs.Admin) error { return fn(cmd, args, a) })
+			return withTenantAdmin(cmd.Context(), cfg, func(a *admin.Admin) error { return fn(cmd, args, a) })
 		}
 	}
 	return []*cobra.Command{orgCmd(run, out), storeCmd(run, out), credentialCmd(run, out), personCmd(run, out)}
 }
 
-type adminRun func(fn func(cmd *cobra.Command, args []string, a *lrs.Admin) error) func(*cobra.Command, []string) error
+type adminRun func(fn func(cmd *cobra.Command, args []string, a *admin.Admin) error) func(*cobra.Command, []string) error
 
 func tenantParseID(what, s string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
@@ -71,7 +74,7 @@ func tenantJSONFlag(cmd *cobra.Command) bool {
 
 // tenantStoreFlag resolves --store (an id, a name in the default organisation,
 // or org/name).
-func tenantStoreFlag(cmd *cobra.Command, a *lrs.Admin) (*lrs.Store, error) {
+func tenantStoreFlag(cmd *cobra.Command, a *admin.Admin) (*lrs.Store, error) {
 	ref, _ := cmd.Flags().GetString("store")
 	if ref == "" {
 		return nil, fmt.Errorf("--store: give the store's id or name")
@@ -82,7 +85,7 @@ func tenantStoreFlag(cmd *cobra.Command, a *lrs.Admin) (*lrs.Store, error) {
 func orgCmd(run adminRun, out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "org", Short: "Manage organisations (which own stores)"}
 	create := &cobra.Command{Use: "create NAME", Short: "Create an organisation", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			o, err := a.CreateOrganisation(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -94,7 +97,7 @@ func orgCmd(run adminRun, out io.Writer) *cobra.Command {
 			return nil
 		})}
 	list := &cobra.Command{Use: "list", Short: "List organisations", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			orgs, err := a.ListOrganisations(cmd.Context())
 			if err != nil {
 				return err
@@ -110,7 +113,7 @@ func orgCmd(run adminRun, out io.Writer) *cobra.Command {
 			return tw.Flush()
 		})}
 	rename := &cobra.Command{Use: "rename ID NAME", Short: "Rename an organisation", Args: cobra.ExactArgs(2),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			o, err := a.ResolveOrganisation(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -122,7 +125,7 @@ func orgCmd(run adminRun, out io.Writer) *cobra.Command {
 			return nil
 		})}
 	del := &cobra.Command{Use: "delete ID", Short: "Delete an organisation that has no stores", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			o, err := a.ResolveOrganisation(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -144,7 +147,7 @@ func tenantPrintStores(out io.Writer, stores []*lrs.Store) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tORG\tNAME\tRETENTION\tCREATED")
 	for _, s := range stores {
-		ret := lrs.FormatRetention(s.Retention)
+		ret := admin.FormatRetention(s.Retention)
 		if ret == "" {
 			ret = "-"
 		}
@@ -157,14 +160,14 @@ func storeCmd(run adminRun, out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "store", Short: "Manage stores (each an isolated LRS)",
 		Long: "Manage stores. A store is given by its id, by its name (in the default organisation) or as org/name."}
 	create := &cobra.Command{Use: "create --org ID NAME", Short: "Create a store in an organisation", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			orgRef, _ := cmd.Flags().GetString("org")
 			o, err := a.ResolveOrganisation(cmd.Context(), orgRef)
 			if err != nil {
 				return err
 			}
 			retS, _ := cmd.Flags().GetString("retention")
-			ret, err := lrs.ParseRetention(retS)
+			ret, err := admin.ParseRetention(retS)
 			if err != nil {
 				return fmt.Errorf("--%w", err)
 			}
@@ -173,7 +176,7 @@ func storeCmd(run adminRun, out io.Writer) *cobra.Command {
 				return err
 			}
 			if ret > 0 {
-				if s, err = a.UpdateStore(cmd.Context(), s.ID, lrs.StoreUpdate{Retention: &ret}); err != nil {
+				if s, err = a.UpdateStore(cmd.Context(), s.ID, admin.StoreUpdate{Retention: &ret}); err != nil {
 					return err
 				}
 			}
@@ -183,7 +186,7 @@ func storeCmd(run adminRun, out io.Writer) *cobra.Command {
 	create.Flags().String("org", "1", "the organisation (id or name)")
 	create.Flags().String("retention", "", `archive and remove statements older than this ("365d", "720h"); default: keep forever`)
 	list := &cobra.Command{Use: "list", Short: "List stores", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			var orgID int64
 			if ref, _ := cmd.Flags().GetString("org"); ref != "" {
 				o, err := a.ResolveOrganisation(cmd.Context(), ref)
@@ -204,7 +207,7 @@ func storeCmd(run adminRun, out io.Writer) *cobra.Command {
 	list.Flags().String("org", "", "only the stores of this organisation (id or name)")
 	list.Flags().Bool("json", false, "print JSON")
 	stats := &cobra.Command{Use: "stats ID", Short: "What a store holds", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := a.ResolveStore(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -233,7 +236,7 @@ func storeCmd(run adminRun, out io.Writer) *cobra.Command {
 		})}
 	stats.Flags().Bool("json", false, "print JSON")
 	del := &cobra.Command{Use: "delete ID --confirm NAME", Short: "Delete a store and ALL its data", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := a.ResolveStore(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -251,32 +254,32 @@ func storeCmd(run adminRun, out io.Writer) *cobra.Command {
 	del.Flags().String("confirm", "", "the store's name, to confirm")
 	setRetention := &cobra.Command{Use: "set-retention ID DURATION", Short: `Set how long statements are kept ("365d", "720h"; "0" or "off": forever)`,
 		Args: cobra.ExactArgs(2),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := a.ResolveStore(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			d, err := lrs.ParseRetention(args[1])
+			d, err := admin.ParseRetention(args[1])
 			if err != nil {
 				return err
 			}
-			if s, err = a.UpdateStore(cmd.Context(), s.ID, lrs.StoreUpdate{Retention: &d}); err != nil {
+			if s, err = a.UpdateStore(cmd.Context(), s.ID, admin.StoreUpdate{Retention: &d}); err != nil {
 				return err
 			}
 			if d == 0 {
 				fmt.Fprintf(out, "store %d (%s) keeps statements forever\n", s.ID, s.Name)
 			} else {
-				fmt.Fprintf(out, "store %d (%s) keeps statements for %s\n", s.ID, s.Name, lrs.FormatRetention(s.Retention))
+				fmt.Fprintf(out, "store %d (%s) keeps statements for %s\n", s.ID, s.Name, admin.FormatRetention(s.Retention))
 			}
 			return nil
 		})}
 	rename := &cobra.Command{Use: "rename ID NAME", Short: "Rename a store", Args: cobra.ExactArgs(2),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := a.ResolveStore(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if s, err = a.UpdateStore(cmd.Context(), s.ID, lrs.StoreUpdate{Name: &args[1]}); err != nil {
+			if s, err = a.UpdateStore(cmd.Context(), s.ID, admin.StoreUpdate{Name: &args[1]}); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "store %d is now %s\n", s.ID, s.Name)
@@ -296,10 +299,10 @@ func splitScopeList(s string) []string {
 	return out
 }
 
-func tenantPrintSecret(out io.Writer, cmd *cobra.Command, info *lrs.CredentialInfo, secret, what string) error {
+func tenantPrintSecret(out io.Writer, cmd *cobra.Command, info *admin.CredentialInfo, secret, what string) error {
 	if tenantJSONFlag(cmd) {
 		return tenantPrintJSON(out, struct {
-			*lrs.CredentialInfo
+			*admin.CredentialInfo
 			Secret string `json:"secret"`
 		}{info, secret})
 	}
@@ -313,7 +316,7 @@ func tenantPrintSecret(out io.Writer, cmd *cobra.Command, info *lrs.CredentialIn
 func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "credential", Short: "Manage xAPI credentials (key and secret, scopes, store)"}
 	create := &cobra.Command{Use: "create --store ID", Short: "Create a credential; prints its secret once", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
@@ -321,7 +324,7 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 			scopes, _ := cmd.Flags().GetString("scopes")
 			name, _ := cmd.Flags().GetString("name")
 			key, _ := cmd.Flags().GetString("key")
-			info, secret, err := a.CreateCredential(cmd.Context(), s.ID, lrs.CredentialSpec{Key: key, Name: name, Scopes: splitScopeList(scopes)})
+			info, secret, err := a.CreateCredential(cmd.Context(), s.ID, admin.CredentialSpec{Key: key, Name: name, Scopes: splitScopeList(scopes)})
 			if err != nil {
 				return err
 			}
@@ -334,7 +337,7 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 	create.Flags().Bool("json", false, "print JSON")
 	create.MarkFlagRequired("store")
 	list := &cobra.Command{Use: "list --store ID", Short: "List a store's credentials (never secrets)", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
@@ -357,7 +360,7 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 	list.Flags().Bool("json", false, "print JSON")
 	list.MarkFlagRequired("store")
 	rotate := &cobra.Command{Use: "rotate KEY", Short: "Give a credential a new secret (printed once); the old one stops working", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			info, secret, err := a.RotateCredential(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -366,7 +369,7 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 		})}
 	rotate.Flags().Bool("json", false, "print JSON")
 	del := &cobra.Command{Use: "delete KEY", Short: "Delete a credential", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			if err := a.DeleteCredential(cmd.Context(), args[0]); err != nil {
 				return err
 			}
@@ -374,12 +377,12 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 			return nil
 		})}
 	setScopes := &cobra.Command{Use: "set-scopes KEY SCOPES", Short: "Replace a credential's scopes (comma-separated)", Args: cobra.ExactArgs(2),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			scopes := splitScopeList(args[1])
 			if scopes == nil {
 				scopes = []string{}
 			}
-			info, err := a.UpdateCredential(cmd.Context(), args[0], lrs.CredentialUpdate{Scopes: scopes})
+			info, err := a.UpdateCredential(cmd.Context(), args[0], admin.CredentialUpdate{Scopes: scopes})
 			if err != nil {
 				return err
 			}
@@ -414,7 +417,7 @@ func personCmd(run adminRun, out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "person", Short: "Manage persons (the several agents of one learner)"}
 	const agentHelp = `an Agent as JSON, e.g. '{"mbox":"mailto:ann@example.org"}' (repeatable)`
 	create := &cobra.Command{Use: "create --store ID --agent JSON...", Short: "Create a person from agents", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
@@ -438,7 +441,7 @@ func personCmd(run adminRun, out io.Writer) *cobra.Command {
 	create.MarkFlagRequired("store")
 	create.MarkFlagRequired("agent")
 	list := &cobra.Command{Use: "list --store ID", Short: "List a store's persons", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
@@ -477,7 +480,7 @@ func personCmd(run adminRun, out io.Writer) *cobra.Command {
 	list.Flags().Bool("json", false, "print JSON")
 	list.MarkFlagRequired("store")
 	show := &cobra.Command{Use: "show --store ID ID", Short: "Show a person", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
@@ -501,7 +504,7 @@ func personCmd(run adminRun, out io.Writer) *cobra.Command {
 	show.MarkFlagRequired("store")
 	merge := &cobra.Command{Use: "merge --store ID INTO FROM", Short: "Move every agent of person FROM into person INTO, and delete FROM",
 		Args: cobra.ExactArgs(2),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
@@ -525,7 +528,7 @@ func personCmd(run adminRun, out io.Writer) *cobra.Command {
 	merge.Flags().String("store", "", "the store (id or name; required)")
 	merge.MarkFlagRequired("store")
 	addAgent := &cobra.Command{Use: "add-agent --store ID ID --agent JSON...", Short: "Add agents to a person", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
@@ -546,7 +549,7 @@ func personCmd(run adminRun, out io.Writer) *cobra.Command {
 	addAgent.MarkFlagRequired("store")
 	addAgent.MarkFlagRequired("agent")
 	del := &cobra.Command{Use: "delete --store ID ID", Short: "Delete a person (the grouping; statements stay)", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, args []string, a *lrs.Admin) error {
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
 			s, err := tenantStoreFlag(cmd, a)
 			if err != nil {
 				return err
