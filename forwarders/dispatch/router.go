@@ -1,8 +1,11 @@
 package dispatch
 
 import (
-	"fmt"
+	"context"
 	"log/slog"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
@@ -17,7 +20,14 @@ type Router struct {
 	rules      *rules.Engine
 	personal   PersonalLookup
 	dispatcher *Dispatcher
+	names      *storeNames
 	log        *slog.Logger
+}
+
+// StoreRefs lists the stores by the names rules give them (the store
+// implements it): "name" in the default organisation, "org/name" in others.
+type StoreRefs interface {
+	StoreRefs(ctx context.Context) (map[int64]string, error)
 }
 
 // PersonalLookup says whether a learner (by agent key) has a personal LRS
@@ -29,20 +39,71 @@ type PersonalLookup interface {
 // NewRouter routes with engine's rules. personal, when not nil, resolves
 // the "personal" target: a match yields a delivery only when the actor has
 // a personal LRS. d, when not nil, is woken after routed statements commit.
-func NewRouter(engine *rules.Engine, personal PersonalLookup, d *Dispatcher, log *slog.Logger) *Router {
+// stores names the stores for rules (`stores: [name]`, `store == "name"`);
+// nil names store 1 "default" and the others by their id.
+func NewRouter(engine *rules.Engine, personal PersonalLookup, d *Dispatcher, stores StoreRefs, log *slog.Logger) *Router {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Router{rules: engine, personal: personal, dispatcher: d, log: log}
+	if p, ok := personal.(*Personal); ok && p == nil {
+		personal = nil // a nil *Personal would be a non-nil interface
+	}
+	return &Router{rules: engine, personal: personal, dispatcher: d, names: &storeNames{src: stores, log: log}, log: log}
 }
 
-// storeName names a store for rules. Until stores can be created (admin
-// API) every credential writes to store 1, "default".
-func storeName(id int64) string {
+// storeNames caches the store references rules see. Routing runs inside
+// ingest, so it reads a map; the map is reloaded when a statement comes
+// from a store it does not know (created since) and at most every
+// storeNamesTTL otherwise (a rename).
+type storeNames struct {
+	src StoreRefs
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	names  map[int64]string
+	loaded time.Time
+}
+
+const storeNamesTTL = 10 * time.Second
+
+func (s *storeNames) name(id int64) string {
+	s.mu.RLock()
+	n, ok := s.names[id]
+	fresh := time.Since(s.loaded) < storeNamesTTL
+	s.mu.RUnlock()
+	if s.src != nil && (!ok || !fresh) {
+		if refs, err := s.reload(!ok); err != nil {
+			s.log.Warn("reading store names for rules", "error", err)
+		} else if r, found := refs[id]; found {
+			n, ok = r, true
+		}
+	}
+	if ok {
+		return n
+	}
 	if id == 1 {
 		return "default"
 	}
-	return fmt.Sprint(id)
+	return strconv.FormatInt(id, 10)
+}
+
+// reload reads the store list again, unless (for an expired list, not a
+// missing store) another caller just did. Credentials exist only for stores
+// that exist, so a missing store is one created since the last read.
+func (s *storeNames) reload(missing bool) (map[int64]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !missing && time.Since(s.loaded) < storeNamesTTL && s.names != nil {
+		return s.names, nil // another caller just reloaded
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	refs, err := s.src.StoreRefs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.names, s.loaded = refs, time.Now()
+	return refs, nil
 }
 
 // Route implements lrs.Router.
@@ -60,7 +121,7 @@ func (r *Router) Routed() {
 // RouteRule is Route restricted to the rule named only (every rule when
 // only is empty), for back-fills.
 func (r *Router) RouteRule(storeID int64, stmt map[string]any, only string) []lrs.Delivery {
-	matches, err := r.rules.Match(storeName(storeID), stmt)
+	matches, err := r.rules.Match(r.names.name(storeID), stmt)
 	if err != nil {
 		r.log.Warn("a rule failed on a statement", "statement", stmt["id"], "error", err)
 	}

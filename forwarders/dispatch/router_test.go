@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -112,7 +113,7 @@ func TestRouterRoute(t *testing.T) {
 		rules.Rule{Name: "attempts", When: `verbIs("attempted")`, Targets: []string{"webhook"}},
 		rules.Rule{Name: "passed", When: `verbIs("passed") && result.success`, Targets: []string{"lake"}},
 	)
-	r := NewRouter(e, &fakePersonal{}, nil, nil)
+	r := NewRouter(e, &fakePersonal{}, nil, nil, nil)
 	tests := []struct {
 		name string
 		stmt map[string]any
@@ -179,7 +180,7 @@ func TestRouterPersonal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakePersonal{registered: map[int64][]string{1: {annKey, carolKey}, 3: {bobKey}}}
-			r := NewRouter(e, f, nil, nil)
+			r := NewRouter(e, f, nil, nil, nil)
 			stmt := routerStatement("completed", tc.actor)
 			if tc.actor == nil {
 				delete(stmt, "actor")
@@ -192,7 +193,7 @@ func TestRouterPersonal(t *testing.T) {
 	}
 
 	t.Run("nil lookup", func(t *testing.T) {
-		r := NewRouter(e, nil, nil, nil)
+		r := NewRouter(e, nil, nil, nil, nil)
 		for _, actor := range []map[string]any{ann, bob, carol} {
 			checkDeliveries(t, r.Route(1, routerStatement("completed", actor)), []lrs.Delivery{archive})
 		}
@@ -207,7 +208,7 @@ func TestRouterRouteRule(t *testing.T) {
 		rules.Rule{Name: "r3", When: `verbIs("completed")`, Targets: []string{PersonalTarget}},
 		rules.Rule{Name: "r4", When: `verbIs("attempted")`, Targets: []string{"lake"}},
 	)
-	r := NewRouter(e, &fakePersonal{registered: map[int64][]string{1: {annKey}}}, nil, nil)
+	r := NewRouter(e, &fakePersonal{registered: map[int64][]string{1: {annKey}}}, nil, nil, nil)
 	stmt := routerStatement("completed", ann)
 	tests := []struct {
 		only string
@@ -242,7 +243,7 @@ func TestRouterRules(t *testing.T) {
 		rules.Rule{Name: "b", Targets: []string{"archive"}},
 		rules.Rule{Name: "a", Targets: []string{"webhook"}},
 	)
-	if got, want := NewRouter(e, nil, nil, nil).Rules(), []string{"b", "a"}; !reflect.DeepEqual(got, want) {
+	if got, want := NewRouter(e, nil, nil, nil, nil).Rules(), []string{"b", "a"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Rules() = %q, want %q", got, want)
 	}
 }
@@ -262,7 +263,7 @@ func TestRouterRoutedWakesDispatcher(t *testing.T) {
 	e := compileRouterRules(t, rules.Rule{Name: "all", Targets: []string{"archive"}})
 	d := &Dispatcher{}
 	w1, w2 := d.waker(), d.waker() // as Run's workers register
-	r := NewRouter(e, nil, d, nil)
+	r := NewRouter(e, nil, d, nil, nil)
 
 	if got := r.Route(1, routerStatement("completed", ann)); len(got) != 1 {
 		t.Fatalf("Route = %+v, want one delivery", got)
@@ -300,14 +301,11 @@ func TestRouterRoutedWakesDispatcher(t *testing.T) {
 
 func TestRouterRoutedNilDispatcher(t *testing.T) {
 	e := compileRouterRules(t, rules.Rule{Name: "all", Targets: []string{"archive"}})
-	NewRouter(e, nil, nil, nil).Routed() // must not panic
+	NewRouter(e, nil, nil, nil, nil).Routed() // must not panic
 }
 
 // Rules that name stores see store 1 as "default", in `stores` and in the
-// `store` variable of expressions.
-//
-// Only store 1 is tested: other store ids are named by their number today,
-// which is a known bug (issue 14: rules should see the store's name).
+// `store` variable of expressions, also without a store list.
 func TestRouterStoreNames(t *testing.T) {
 	e := compileRouterRules(t,
 		rules.Rule{Name: "default-only", Stores: []string{"default"}, Targets: []string{"archive"}},
@@ -316,7 +314,7 @@ func TestRouterStoreNames(t *testing.T) {
 		rules.Rule{Name: "not-default", When: `store != "default"`, Targets: []string{PersonalTarget}},
 	)
 	f := &fakePersonal{registered: map[int64][]string{1: {annKey}}}
-	r := NewRouter(e, f, nil, nil)
+	r := NewRouter(e, f, nil, nil, nil)
 	got := r.Route(1, routerStatement("completed", ann))
 	checkDeliveries(t, got, []lrs.Delivery{
 		{Target: "archive", Rule: "default-only"},
@@ -364,7 +362,7 @@ func TestRouterRuleRuntimeError(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			r := NewRouter(e, nil, nil, slog.New(slog.NewTextHandler(&buf, nil)))
+			r := NewRouter(e, nil, nil, nil, slog.New(slog.NewTextHandler(&buf, nil)))
 			checkDeliveries(t, r.Route(1, tc.stmt), tc.want)
 			log := buf.String()
 			if !tc.logged {
@@ -396,8 +394,8 @@ func TestRouterAdminBackfillUnknownRule(t *testing.T) {
 		router *Router
 		rule   string
 	}{
-		{"unknown rule", NewRouter(e, nil, nil, nil), "completion"},
-		{"empty rule name", NewRouter(e, nil, nil, nil), ""}, // "" would mean every rule to RouteRule
+		{"unknown rule", NewRouter(e, nil, nil, nil, nil), "completion"},
+		{"empty rule name", NewRouter(e, nil, nil, nil, nil), ""}, // "" would mean every rule to RouteRule
 		{"no router", nil, "completions"},
 	}
 	for _, tc := range tests {
@@ -422,5 +420,52 @@ func TestRouterAdminBackfillUnknownRule(t *testing.T) {
 				t.Error("a refused back-fill woke the dispatcher")
 			}
 		})
+	}
+}
+
+// fakeStores is a StoreRefs whose stores can change between calls.
+type fakeStores struct {
+	mu    sync.Mutex
+	refs  map[int64]string
+	calls int
+}
+
+func (f *fakeStores) StoreRefs(context.Context) (map[int64]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return maps.Clone(f.refs), nil
+}
+
+func (f *fakeStores) add(id int64, ref string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refs[id] = ref
+}
+
+// Rules see a store by its name ("moodle" in the default organisation,
+// "org/name" in others), not its id (issue 14: a rule with stores: [moodle]
+// matched nothing, since the router gave rules the id "2"); a store created
+// after the router was built is named as soon as a statement comes from it.
+func TestRouterStoreNamesFromStores(t *testing.T) {
+	e := compileRouterRules(t,
+		rules.Rule{Name: "moodle-only", Stores: []string{"moodle"}, Targets: []string{"archive"}},
+		rules.Rule{Name: "acme-hr", When: `store == "acme/hr"`, Targets: []string{"webhook"}},
+		rules.Rule{Name: "new-store", Stores: []string{"later"}, Targets: []string{"lake"}},
+	)
+	stores := &fakeStores{refs: map[int64]string{1: "default", 2: "moodle", 3: "acme/hr"}}
+	r := NewRouter(e, nil, nil, stores, nil)
+	checkDeliveries(t, r.Route(2, routerStatement("completed", ann)), []lrs.Delivery{{Target: "archive", Rule: "moodle-only"}})
+	checkDeliveries(t, r.Route(3, routerStatement("completed", ann)), []lrs.Delivery{{Target: "webhook", Rule: "acme-hr"}})
+	checkDeliveries(t, r.Route(1, routerStatement("completed", ann)), nil)
+	stores.add(4, "later")
+	checkDeliveries(t, r.Route(4, routerStatement("completed", ann)), []lrs.Delivery{{Target: "lake", Rule: "new-store"}})
+	// Known stores are read from the cache, not the database, per statement.
+	calls := stores.calls
+	for range 100 {
+		r.Route(2, routerStatement("completed", ann))
+	}
+	if stores.calls != calls {
+		t.Errorf("routing 100 statements of a known store read the store list %d times", stores.calls-calls)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +36,28 @@ func CompileRules(cfg *config.Config) (*rules.Engine, error) {
 			Transform: rules.Transform{Drop: r.Transform.Drop, Hash: r.Transform.Hash}})
 	}
 	return rules.Compile(rs, targets, cfg.Forwarding.HashSalt)
+}
+
+// checkRuleStores fails when a rule names a store that does not exist: such
+// a rule would never match, silently.
+func checkRuleStores(ctx context.Context, cfg *config.Config, db dispatch.StoreRefs) error {
+	var refs map[int64]string
+	for i, r := range cfg.Rules {
+		for _, name := range r.Stores {
+			if refs == nil {
+				var err error
+				if refs, err = db.StoreRefs(ctx); err != nil {
+					return err
+				}
+			}
+			if !slices.Contains(slices.Collect(maps.Values(refs)), name) {
+				known := slices.Sorted(maps.Values(refs))
+				return fmt.Errorf("rules[%d] (%s): stores: no store %q (the stores are %s; a store of another organisation is org/name; create it with `bridge store create` or POST /api/v1/orgs/:org/stores first)",
+					i, r.Name, name, strings.Join(known, ", "))
+			}
+		}
+	}
+	return nil
 }
 
 // secretKey returns forwarding.secret_key, or the key kept in the data
@@ -97,6 +121,9 @@ func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *s
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRuleStores(ctx, cfg, db); err != nil {
+		return nil, err
+	}
 	key, err := secretKey(cfg)
 	if err != nil {
 		return nil, err
@@ -142,7 +169,7 @@ func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *s
 
 	d = &dispatch.Dispatcher{Outbox: db, Targets: targets, Transform: engine, Personal: personal,
 		PollInterval: cfg.Forwarding.PollInterval.Duration, Logger: log, Registry: reg}
-	rt := dispatch.NewRouter(engine, personal, d, log)
+	rt := dispatch.NewRouter(engine, personal, d, db, log)
 	admin := &dispatch.Admin{Outbox: db, Store: db, Personal: personal, Sealer: sealer, Router: rt,
 		Breakers: breakers, Dispatcher: d}
 	return &Forwarding{Engine: engine, Router: rt, Dispatcher: d, Admin: admin}, nil

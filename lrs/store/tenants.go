@@ -182,6 +182,32 @@ func (db *DB) ListStores(ctx context.Context, orgID int64) ([]*lrs.Store, error)
 	return out, nil
 }
 
+// StoreRefs returns every store's reference as rules and --store name it:
+// "name" for a store of the default organisation, "org/name" for others.
+func (db *DB) StoreRefs(ctx context.Context) (map[int64]string, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT s.id, s.org_id, s.name, o.name FROM stores s JOIN organisations o ON o.id = s.org_id")
+	if err != nil {
+		return nil, lrs.Internal(err, "listing stores")
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id, org int64
+		var name, orgName string
+		if err := rows.Scan(&id, &org, &name, &orgName); err != nil {
+			return nil, lrs.Internal(err, "listing stores")
+		}
+		if org != 1 {
+			name = orgName + "/" + name
+		}
+		out[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, lrs.Internal(err, "listing stores")
+	}
+	return out, nil
+}
+
 // GetStore implements admin.TenantStore.
 func (db *DB) GetStore(ctx context.Context, id int64) (*lrs.Store, error) {
 	s, err := scanStore(db.r.QueryRowContext(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
