@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -156,8 +157,89 @@ func (s *Server) adminBackfill(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"recorded": n})
 }
 
+// personalStore resolves the store a personal-LRS request names: store_id
+// (an id) or store (an id, a store name of the default organisation, or
+// org/name), store 1 when neither is given. It answers the error itself.
+func (s *Server) personalStore(c *gin.Context, id int64, ref string) (int64, bool) {
+	switch {
+	case ref == "" && id == 0:
+		return 1, true
+	case ref == "":
+		ref = strconv.FormatInt(id, 10)
+	case id != 0 && ref != strconv.FormatInt(id, 10):
+		// Both given: they must name the same store.
+		st, err := s.resolveStore(c, ref)
+		if err != nil {
+			s.fail(c, err)
+			return 0, false
+		}
+		if st != id {
+			s.fail(c, lrs.Errorf(lrs.EINVALID, "store_id %d and store %q name different stores: give one", id, ref))
+			return 0, false
+		}
+		return st, true
+	}
+	st, err := s.resolveStore(c, ref)
+	if err != nil {
+		s.fail(c, err)
+		return 0, false
+	}
+	return st, true
+}
+
+// resolveStore finds a store by id, name or org/name; without store
+// administration only ids are known.
+func (s *Server) resolveStore(c *gin.Context, ref string) (int64, error) {
+	if s.Admin == nil {
+		id, err := strconv.ParseInt(ref, 10, 64)
+		if err != nil || id < 1 {
+			return 0, lrs.Errorf(lrs.EINVALID, "store: %q is not a store id", ref)
+		}
+		return id, nil
+	}
+	st, err := s.Admin.ResolveStore(c.Request.Context(), ref)
+	if err != nil {
+		if lrs.ErrorCode(err) == lrs.ENOTFOUND {
+			return 0, lrs.Errorf(lrs.ENOTFOUND, "store: no store %q", ref)
+		}
+		return 0, err
+	}
+	return st.ID, nil
+}
+
+// personalQuery checks the query string of the personal-LRS list and
+// delete: only the given parameters, each once, and the store they name.
+func (s *Server) personalQuery(c *gin.Context, allowed ...string) (url.Values, int64, bool) {
+	q, err := docQuery(c, append(allowed, "store", "store_id")...)
+	if err != nil {
+		s.fail(c, err)
+		return nil, 0, false
+	}
+	var id int64
+	if v := q.Get("store_id"); v != "" {
+		if id, err = strconv.ParseInt(v, 10, 64); err != nil || id < 1 {
+			s.fail(c, lrs.Errorf(lrs.EINVALID, "store_id: %q is not a store id", v))
+			return nil, 0, false
+		}
+	}
+	storeID, ok := s.personalStore(c, id, q.Get("store"))
+	return q, storeID, ok
+}
+
 func (s *Server) adminPersonalList(c *gin.Context) {
-	all, err := s.Forwarding.ListPersonal(c.Request.Context(), 0)
+	q, err := docQuery(c, "store", "store_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var storeID int64 // every store
+	if q.Get("store") != "" || q.Get("store_id") != "" {
+		var ok bool
+		if _, storeID, ok = s.personalQuery(c); !ok {
+			return
+		}
+	}
+	all, err := s.Forwarding.ListPersonal(c.Request.Context(), storeID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -168,16 +250,30 @@ func (s *Server) adminPersonalList(c *gin.Context) {
 func (s *Server) adminPersonalPut(c *gin.Context) {
 	var req struct {
 		dispatch.PersonalRegistration
-		Store int64 `json:"store_id"`
+		StoreID int64           `json:"store_id"`
+		Store   json.RawMessage `json:"store"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)).Decode(&req); err != nil {
-		s.fail(c, lrs.Errorf(lrs.EINVALID, "body: want {\"agent\": {...}, \"endpoint\": \"https://...\", \"username\": ..., \"password\": ...}: %v", err))
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(c, lrs.Errorf(lrs.EINVALID, "body: want {\"agent\": {...}, \"endpoint\": \"https://...\", \"version\"?, \"username\"?, \"password\"?, \"token\"?, \"store\"?: id or name}: %v", err))
 		return
 	}
-	if req.Store == 0 {
-		req.Store = 1
+	var ref string
+	if len(req.Store) > 0 && string(req.Store) != "null" {
+		var n int64
+		if json.Unmarshal(req.Store, &n) == nil {
+			ref = strconv.FormatInt(n, 10)
+		} else if json.Unmarshal(req.Store, &ref) != nil || ref == "" {
+			s.fail(c, lrs.Errorf(lrs.EINVALID, "store: want a store id or name, not %s", req.Store))
+			return
+		}
 	}
-	v, err := s.Forwarding.RegisterPersonal(c.Request.Context(), req.Store, req.PersonalRegistration)
+	storeID, ok := s.personalStore(c, req.StoreID, ref)
+	if !ok {
+		return
+	}
+	v, err := s.Forwarding.RegisterPersonal(c.Request.Context(), storeID, req.PersonalRegistration)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -186,13 +282,16 @@ func (s *Server) adminPersonalPut(c *gin.Context) {
 }
 
 func (s *Server) adminPersonalDelete(c *gin.Context) {
+	q, storeID, ok := s.personalQuery(c, "agent")
+	if !ok {
+		return
+	}
 	var agent map[string]any
-	if err := json.Unmarshal([]byte(c.Query("agent")), &agent); err != nil {
+	if err := json.Unmarshal([]byte(q.Get("agent")), &agent); err != nil {
 		s.fail(c, lrs.Errorf(lrs.EINVALID, "agent: parameter must be the learner's Agent as JSON"))
 		return
 	}
-	store := int64(1)
-	if err := s.Forwarding.DeletePersonal(c.Request.Context(), store, agent); err != nil {
+	if err := s.Forwarding.DeletePersonal(c.Request.Context(), storeID, agent); err != nil {
 		s.fail(c, err)
 		return
 	}

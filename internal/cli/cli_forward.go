@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -17,11 +18,18 @@ import (
 	"github.com/xapibridge/bridge/forwarders/dispatch"
 	"github.com/xapibridge/bridge/internal/app"
 	"github.com/xapibridge/bridge/lrs"
+	"github.com/xapibridge/bridge/lrs/admin"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
 // withAdmin opens the database and the forwarding admin for a CLI command.
 func withAdmin(ctx context.Context, cfg *config.Config, fn func(*dispatch.Admin) error) error {
+	return withAdmins(ctx, cfg, func(a *dispatch.Admin, _ *admin.Admin) error { return fn(a) })
+}
+
+// withAdmins is withAdmin with the store administration too (to resolve
+// --store).
+func withAdmins(ctx context.Context, cfg *config.Config, fn func(*dispatch.Admin, *admin.Admin) error) error {
 	db, err := app.OpenDB(ctx, cfg, false)
 	if err != nil {
 		return err
@@ -34,7 +42,7 @@ func withAdmin(ctx context.Context, cfg *config.Config, fn func(*dispatch.Admin)
 	if err != nil {
 		return err
 	}
-	return fn(fwd.Admin)
+	return fn(fwd.Admin, app.NewAdmin(db, strings.TrimSuffix(cfg.BaseURL, "/"), nil))
 }
 
 func rulesCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command {
@@ -204,13 +212,27 @@ func forwardCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comma
 
 func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "personal", Short: "Register learners' personal LRSs (the \"personal\" target)"}
-	run := func(fn func(cmd *cobra.Command, args []string, a *dispatch.Admin) error) func(*cobra.Command, []string) error {
+	// run resolves --store (an id, a name, or org/name; store 1 when not
+	// given) and passes its id.
+	run := func(fn func(cmd *cobra.Command, args []string, a *dispatch.Admin, storeID int64) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			cfg, err := load()
 			if err != nil {
 				return err
 			}
-			return withAdmin(cmd.Context(), cfg, func(a *dispatch.Admin) error { return fn(cmd, args, a) })
+			return withAdmins(cmd.Context(), cfg, func(a *dispatch.Admin, t *admin.Admin) error {
+				var storeID int64 = 1
+				if ref, _ := cmd.Flags().GetString("store"); ref != "" {
+					st, err := t.ResolveStore(cmd.Context(), ref)
+					if err != nil {
+						return fmt.Errorf("--store: %w", err)
+					}
+					storeID = st.ID
+				} else if cmd.Name() == "list" {
+					storeID = 0 // every store
+				}
+				return fn(cmd, args, a, storeID)
+			})
 		}
 	}
 	agentFlag := func(cmd *cobra.Command) (map[string]any, error) {
@@ -222,7 +244,7 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 		return agent, nil
 	}
 	add := &cobra.Command{Use: "add", Short: "Register (or replace) a learner's personal LRS", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin, storeID int64) error {
 			agent, err := agentFlag(cmd)
 			if err != nil {
 				return err
@@ -234,7 +256,7 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 			r.Username, _ = cmd.Flags().GetString("username")
 			r.Password = os.Getenv("PERSONAL_LRS_PASSWORD")
 			r.Token = os.Getenv("PERSONAL_LRS_TOKEN")
-			v, err := a.RegisterPersonal(cmd.Context(), 1, r)
+			v, err := a.RegisterPersonal(cmd.Context(), storeID, r)
 			if err != nil {
 				return err
 			}
@@ -248,8 +270,8 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 	add.MarkFlagRequired("agent")
 	add.MarkFlagRequired("endpoint")
 	list := &cobra.Command{Use: "list", Short: "List registered personal LRSs", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin) error {
-			all, err := a.ListPersonal(cmd.Context(), 0)
+		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin, storeID int64) error {
+			all, err := a.ListPersonal(cmd.Context(), storeID)
 			if err != nil {
 				return err
 			}
@@ -261,12 +283,12 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 			return tw.Flush()
 		})}
 	remove := &cobra.Command{Use: "remove", Short: "Remove a learner's personal LRS", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin) error {
+		RunE: run(func(cmd *cobra.Command, _ []string, a *dispatch.Admin, storeID int64) error {
 			agent, err := agentFlag(cmd)
 			if err != nil {
 				return err
 			}
-			if err := a.DeletePersonal(cmd.Context(), 1, agent); err != nil {
+			if err := a.DeletePersonal(cmd.Context(), storeID, agent); err != nil {
 				return err
 			}
 			fmt.Fprintln(out, "removed")
@@ -274,6 +296,10 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 		})}
 	remove.Flags().String("agent", "", "the learner's Agent as JSON (required)")
 	remove.MarkFlagRequired("agent")
+	for _, c := range []*cobra.Command{add, remove} {
+		c.Flags().String("store", "", "the learner's store: an id, a store name, or org/name (default: store 1)")
+	}
+	list.Flags().String("store", "", "only this store's registrations: an id, a store name, or org/name (default: every store)")
 	cmd.AddCommand(add, list, remove)
 	return cmd
 }
