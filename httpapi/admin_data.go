@@ -114,7 +114,9 @@ func (s *Server) adminExport(c *gin.Context) {
 		return
 	}
 	if !c.Writer.Written() {
-		c.Header("Content-Disposition", "")
+		h := c.Writer.Header()
+		h.Del("Content-Disposition")
+		h.Del("Content-Type") // the error is JSON, not the export's format
 		s.fail(c, err)
 		return
 	}

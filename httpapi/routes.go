@@ -14,6 +14,10 @@ import (
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Route on the path as sent, so that a store named org/name can be
+	// given in one segment as org%2Fname; parameters are then unescaped.
+	r.UseRawPath = true
+	r.UnescapePathValues = true
 	r.Use(s.recoverer, s.observe)
 	if c := s.corsConfig(); c != nil {
 		r.Use(cors.New(*c))

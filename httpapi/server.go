@@ -68,8 +68,11 @@ const PrefixXAPI = "/xapi"
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
-// Handler builds the route table.
-func (s *Server) Handler() http.Handler {
+// Handler builds the route table. It works on a copy of s with the
+// defaults filled in, so s itself is not modified and may build again.
+func (srv *Server) Handler() http.Handler {
+	s := new(Server)
+	*s = *srv
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
@@ -193,8 +196,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if status >= 500 {
 		c.Error(err)
 	}
-	if code == lrs.EUNAUTHORIZED {
-		c.Header("WWW-Authenticate", `Basic realm="xAPI"`)
+	if code == lrs.EUNAUTHORIZED && c.Writer.Header().Get("WWW-Authenticate") == "" {
+		c.Header("WWW-Authenticate", `Basic realm="xAPI"`) // the admin API sets its own (Bearer)
 	}
 	c.AbortWithStatusJSON(status, gin.H{"error": code, "message": lrs.ErrorMessage(err)})
 }

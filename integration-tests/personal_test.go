@@ -3,6 +3,7 @@ package integration_test
 import (
 	"encoding/json"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,4 +127,42 @@ func TestPersonalLRSStores(t *testing.T) {
 func jsonNumber(v any) string {
 	f, _ := v.(float64)
 	return strconv.FormatInt(int64(f), 10)
+}
+
+// `bridge rules test` says a "personal" match is delivered only when the
+// actor has a personal LRS registered in the store, and otherwise that no
+// delivery would be made and why (issue 14 bug 5: it said every such
+// statement went to "personal").
+func TestRulesTestPersonal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := fwConfig(t, dir, "", "rules:\n  - name: learners-own\n    targets: [personal]\n")
+	stmtFile := dir + "/statement.json"
+	write := func(who string) {
+		os.WriteFile(stmtFile, mustJSON(t, statement(who, "completed", "course-1")), 0o600)
+	}
+	write("ann")
+	// Before the bridge ever ran: no database, so no registration.
+	out, code := runBridge(t, dir, nil, "rules", "test", "--config", cfg, stmtFile)
+	if code != 0 || !strings.Contains(out, `rule "learners-own" -> target "personal": no delivery: no personal LRS is registered yet`) {
+		t.Errorf("rules test without a database: %d\n%s", code, out)
+	}
+	if _, err := os.Stat(dir + "/lrs.db"); err == nil {
+		t.Errorf("rules test created the database")
+	}
+	p := startFw(t, dir, cfg)
+	if r := adminCall(t, p, "POST", "/personal-lrs", map[string]any{"agent": map[string]any{"mbox": "mailto:ann@example.org"},
+		"endpoint": "https://ann-lrs.example/xapi", "username": "ann", "password": "pw"}); r.Status != 201 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	p.stop()
+	out, code = runBridge(t, dir, nil, "rules", "test", "--config", cfg, stmtFile)
+	if code != 0 || !strings.Contains(out, `-> target "personal": to mbox::mailto:ann@example.org's personal LRS at https://ann-lrs.example/xapi`) {
+		t.Errorf("rules test, ann registered: %d\n%s", code, out)
+	}
+	write("bob")
+	out, code = runBridge(t, dir, nil, "rules", "test", "--config", cfg, stmtFile)
+	if code != 0 || !strings.Contains(out, `-> target "personal": no delivery: mbox::mailto:bob@example.org has no personal LRS registered in store "default"`) {
+		t.Errorf("rules test, bob not registered: %d\n%s", code, out)
+	}
 }

@@ -25,6 +25,14 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// SQLitePath is the embedded database's file, or "" on MySQL.
+func SQLitePath(cfg *config.Config) string {
+	if cfg.Database.Driver != store.SQLite {
+		return ""
+	}
+	return dsnOf(cfg)
+}
+
 func dsnOf(cfg *config.Config) string {
 	if cfg.Database.Driver == store.SQLite && cfg.Database.DSN == "" {
 		return filepath.Join(cfg.DataDir, "bridge.db")

@@ -19,6 +19,7 @@ import (
 	"github.com/xapibridge/bridge/internal/app"
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/admin"
+	"github.com/xapibridge/bridge/lrs/store"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
@@ -69,6 +70,8 @@ func rulesCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			store, _ := cmd.Flags().GetString("store")
+			personal := &personalCheck{cfg: cfg}
+			defer personal.close()
 			for i, st := range stmts {
 				if err := xapi.ValidateStatement(st, xapi.V200); err != nil {
 					fmt.Fprintf(out, "statement %d: not a valid xAPI statement (%v); evaluating anyway\n", i, err)
@@ -82,6 +85,10 @@ func rulesCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command
 					continue
 				}
 				for _, m := range matches {
+					if m.Target == dispatch.PersonalTarget {
+						fmt.Fprintf(out, "statement %d: rule %q -> target %q: %s\n", i, m.Rule, m.Target, personal.describe(cmd.Context(), store, st))
+						continue
+					}
 					fmt.Fprintf(out, "statement %d: rule %q -> target %q\n", i, m.Rule, m.Target)
 					if show, _ := cmd.Flags().GetBool("show"); show {
 						b, _ := json.MarshalIndent(engine.Apply(m.Rule, st), "  ", "  ")
@@ -92,10 +99,62 @@ func rulesCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command
 			return nil
 		},
 	}
-	test.Flags().String("store", "default", "store name the statement is in")
+	test.Flags().String("store", "default", "the store the statement is in, as rules name it: default, a store name, or org/name")
 	test.Flags().Bool("show", false, "also print the statement as it would be sent (after transforms)")
 	cmd.AddCommand(test)
 	return cmd
+}
+
+// personalCheck tells `rules test` whether a "personal" match would be
+// delivered: only when the actor has a personal LRS registered in the
+// store, which it reads from the bridge's database (opened on first use).
+type personalCheck struct {
+	cfg     *config.Config
+	db      *store.DB
+	openErr error
+}
+
+func (p *personalCheck) describe(ctx context.Context, storeRef string, stmt map[string]any) string {
+	actor, _ := stmt["actor"].(map[string]any)
+	key, ok := xapi.AgentKey(actor)
+	if !ok {
+		return "no delivery: the actor has no mbox, mbox_sha1sum, openid or account to find a personal LRS by"
+	}
+	if p.db == nil && p.openErr == nil {
+		if path := app.SQLitePath(p.cfg); path != "" {
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Sprintf("no delivery: no personal LRS is registered yet (no database at %s)", path)
+			}
+		}
+		p.db, p.openErr = app.OpenDB(ctx, p.cfg, false)
+		if p.openErr == nil {
+			if p.openErr = app.CheckSchema(ctx, p.cfg, p.db, slog.New(slog.NewTextHandler(io.Discard, nil))); p.openErr != nil {
+				p.db.Close()
+				p.db = nil
+			}
+		}
+	}
+	if p.openErr != nil {
+		return fmt.Sprintf("delivered only if %s has a personal LRS registered in store %q (could not read the registrations: %v)", key, storeRef, p.openErr)
+	}
+	st, err := p.db.FindStore(ctx, storeRef)
+	if err != nil {
+		return fmt.Sprintf("no delivery: %v", err)
+	}
+	reg, err := p.db.GetPersonalLRS(ctx, st.ID, key)
+	if lrs.ErrorCode(err) == lrs.ENOTFOUND {
+		return fmt.Sprintf("no delivery: %s has no personal LRS registered in store %q (bridge personal add)", key, storeRef)
+	}
+	if err != nil {
+		return fmt.Sprintf("delivered only if %s has a personal LRS registered in store %q (could not read the registrations: %v)", key, storeRef, err)
+	}
+	return fmt.Sprintf("to %s's personal LRS at %s", key, reg.Endpoint)
+}
+
+func (p *personalCheck) close() {
+	if p.db != nil {
+		p.db.Close()
+	}
 }
 
 func deadFilter(cmd *cobra.Command) (lrs.DeadFilter, bool) {
