@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -26,16 +27,43 @@ func Execute(ctx context.Context, version string, args []string, stdout, stderr 
 	return root.ExecuteContext(ctx)
 }
 
-// bridgeVersion is the release version, else the module version from the
-// build info, else "dev".
+// bridgeVersion is the release version, else what the build info says
+// (the module version `go install` and `go build` in a clone stamp, or the
+// commit), else "dev".
 func bridgeVersion(version string) string {
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(version, bi)
+}
+
+func versionOf(version string, bi *debug.BuildInfo) string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	if bi == nil {
+		return "dev"
 	}
-	return "dev"
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		return "dev-" + rev + "-modified"
+	}
+	return "dev-" + rev
 }
 
 func newRootCmd(stdout, stderr io.Writer, version string) *cobra.Command {
@@ -89,7 +117,7 @@ func newRootCmd(stdout, stderr io.Writer, version string) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(stdout, "bridge", version)
+			fmt.Fprintf(stdout, "bridge %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
 	root.AddCommand(serve, migrate, versionCmd, rulesCmd(load, stdout), forwardCmd(load, stdout), personalCmd(load, stdout), moodleCmd(load, stdout))
