@@ -27,6 +27,10 @@ func (s *Server) routes() *gin.Engine {
 		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method_not_allowed", "message": "method " + c.Request.Method + " not allowed on " + c.Request.URL.Path})
 	})
 
+	// A person who opens the bridge in a browser (until the console lands).
+	r.GET("/", s.home)
+	r.HEAD("/", s.home)
+
 	// Operations.
 	r.GET("/health", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/ready", s.ready)

@@ -49,6 +49,8 @@ type routeCase struct {
 
 func routeCases() []routeCase {
 	cases := []routeCase{
+		{"GET /", "/", noAuth, "", 200, ""},
+		{"HEAD /", "/", noAuth, "", 200, ""},
 		{"GET /health", "/health", noAuth, "", 200, ""},
 		{"GET /ready", "/ready", noAuth, "", 200, "Ready"},
 		{"GET /metrics", "/metrics", noAuth, "", 200, ""},
@@ -258,5 +260,34 @@ func TestRouteTableMisses(t *testing.T) {
 				t.Errorf("no service should be called; calls: %v", f.log.names())
 			}
 		})
+	}
+}
+
+// GET / is a page a person in a browser can read: what this is and where
+// the xAPI endpoint and the admin API are (issue 14), as HTML that names no
+// secret and runs no script.
+func TestHomePage(t *testing.T) {
+	for _, tokens := range [][]string{nil, {adminToken}} {
+		s := newFakes().server()
+		s.AdminTokens = tokens
+		w := serve(s.Handler(), httptest.NewRequest("GET", "/", nil))
+		body := w.Body.String()
+		if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+			t.Fatalf("GET /: %d %q", w.Code, w.Header().Get("Content-Type"))
+		}
+		for _, want := range []string{"xAPI Learning Record Store", "<code>/xapi</code>", `href="/xapi/about"`, "<code>/api/v1</code>"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET / lacks %q:\n%s", want, body)
+			}
+		}
+		if off := strings.Contains(body, "</code> (a bearer token from <code>admin.tokens</code>): off"); off != (len(tokens) == 0) {
+			t.Errorf("admin API shown off=%v with %d tokens", off, len(tokens))
+		}
+		if strings.Contains(body, "<script") || strings.Contains(body, adminToken) {
+			t.Errorf("GET / has a script or the admin token")
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("Content-Security-Policy %q", csp)
+		}
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +84,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 			a.Close()
 		}
 	}()
+	// A rule that does not compile is a config error: say so before the
+	// database is created or migrated.
+	if _, err := CompileRules(cfg); err != nil {
+		return nil, err
+	}
 	if a.db, err = OpenDB(ctx, cfg, cfg.Database.AutoMigrateEnabled()); err != nil {
 		return nil, err
 	}
@@ -99,6 +106,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	a.baseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	if a.baseURL == "" || strings.HasSuffix(a.baseURL, ":0") {
 		a.baseURL = "http://" + a.ln.Addr().String()
+	}
+	if reachableFromOutside(cfg.Listen) && localURL(a.baseURL) {
+		a.log.Warn("listening beyond this machine but base_url is local: statement authorities and links will name "+a.baseURL+
+			"; set base_url (BRIDGE_BASE_URL) to the URL clients use", "listen", cfg.Listen, "base_url", a.baseURL)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -147,6 +158,11 @@ func (a *App) banner(gen *lrs.Credential, secret string) {
 	a.log.Info("bridge started", "version", a.opts.Version, "listen", a.Addr(), "database", cfg.Database.Driver, "xapi_endpoint", endpoint)
 	fmt.Fprintf(out, "bridge %s: xAPI LRS on %s database\n", a.opts.Version, cfg.Database.Driver)
 	fmt.Fprintf(out, "  xAPI endpoint: %s\n", endpoint)
+	if len(cfg.Admin.Tokens) > 0 {
+		fmt.Fprintf(out, "  admin API:     %s%s (%d token%s)\n", a.baseURL, httpapi.PrefixAdmin, len(cfg.Admin.Tokens), plural(len(cfg.Admin.Tokens)))
+	} else {
+		fmt.Fprintf(out, "  admin API:     off (set admin.tokens or BRIDGE_ADMIN_TOKENS to turn it on)\n")
+	}
 	if gen != nil {
 		fmt.Fprintf(out, "  credential:    key %s secret %s\n", gen.Key, secret)
 		fmt.Fprintf(out, "                 (created now with scope all; the secret is stored hashed and shown only this once)\n")
@@ -157,13 +173,17 @@ func (a *App) banner(gen *lrs.Credential, secret string) {
 			keys = append(keys, c.Key)
 		}
 		if len(keys) > 0 {
-			fmt.Fprintf(out, "  credentials:   %s (from config)\n", strings.Join(keys, ", "))
+			fmt.Fprintf(out, "  credentials:   %s (from config, in store 1 \"default\")\n", strings.Join(keys, ", "))
 		} else {
 			fmt.Fprintf(out, "  credentials:   generated at first start (secret shown then); add your own under credentials: in the config\n")
 		}
 	}
 	for _, m := range cfg.Moodle.Sources {
 		fmt.Fprintf(out, "  moodle:        %s (%s) every %q\n", m.Name, m.WWWRoot, m.Schedule)
+	}
+	if cfg.Forwarding.SecretKey == "" {
+		fmt.Fprintf(out, "  key:           %s (encrypts stored personal-LRS credentials: back it up with the database)\n",
+			filepath.Join(cfg.DataDir, "forwarding.key"))
 	}
 	if len(cfg.Rules) > 0 {
 		names := []string{}
@@ -172,6 +192,45 @@ func (a *App) banner(gen *lrs.Credential, secret string) {
 		}
 		fmt.Fprintf(out, "  forwarding:    %d rules, targets: %s\n", len(cfg.Rules), strings.Join(append(names, "personal"), ", "))
 	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// reachableFromOutside reports whether listen accepts connections from
+// other machines: any address ("", 0.0.0.0, ::) or one not on loopback.
+func reachableFromOutside(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "" {
+		return true
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// localURL reports whether u names this machine only (localhost or a
+// loopback address).
+func localURL(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := pu.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // Run starts the dispatcher, retention and the Moodle schedules and serves

@@ -251,3 +251,59 @@ rules:
 		t.Fatalf("New: %v; want an error naming the rule, the store and the stores there are", err)
 	}
 }
+
+// The banner says whether the admin API is on, which store the config
+// credentials belong to and where forwarding.key is; listening beyond this
+// machine with a local base_url warns (issue 14, start-up).
+func TestBannerAndStartupWarnings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadConfig(t, dir, "credentials:\n  - key: lms\n    secret: lms-secret-0123456789\n    scopes: [all]\nadmin:\n  tokens: [admin-token-0123456789abcdef]\n")
+	r := start(t, cfg)
+	out := r.stdout.String()
+	for _, want := range []string{
+		"admin API:     " + r.BaseURL() + "/api/v1 (1 token)",
+		`credentials:   lms (from config, in store 1 "default")`,
+		"key:           " + filepath.Join(dir, "data", "forwarding.key") + " (encrypts stored personal-LRS credentials: back it up with the database)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(r.stderr.String(), "base_url is local") {
+		t.Errorf("warned about base_url while listening on loopback:\n%s", r.stderr.String())
+	}
+
+	dir2 := t.TempDir()
+	cfg2 := loadConfig(t, dir2, "")
+	cfg2.Listen = "0.0.0.0:0" // as `listen: 0.0.0.0:8080` without base_url: base_url defaults to localhost
+	cfg2.BaseURL = "http://localhost:8080"
+	r2 := start(t, cfg2)
+	if out := r2.stdout.String(); !strings.Contains(out, "admin API:     off (set admin.tokens or BRIDGE_ADMIN_TOKENS to turn it on)") {
+		t.Errorf("banner without admin tokens:\n%s", out)
+	}
+	if logs := r2.stderr.String(); !strings.Contains(logs, "base_url is local") || !strings.Contains(logs, "level=WARN") {
+		t.Errorf("no warning for listen 0.0.0.0 with base_url localhost:\n%s", logs)
+	}
+}
+
+// A rule that does not compile stops start-up before the database is
+// created or migrated (issue 14).
+func TestRuleErrorBeforeDatabase(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadConfig(t, dir, `targets:
+  - name: hook
+    type: webhook
+    url: http://127.0.0.1:9/
+rules:
+  - name: typo
+    when: verbb.id == "x"
+    targets: [hook]
+`)
+	_, err := app.New(context.Background(), cfg, app.Options{Stdout: io.Discard, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "typo") {
+		t.Fatalf("New: %v, want the rule's error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "bridge.db")); err == nil {
+		t.Errorf("the database was created before the rule error was reported")
+	}
+}
