@@ -48,13 +48,6 @@ func dash(s string) string {
 	return s
 }
 
-func yesNo(ok bool) string {
-	if ok {
-		return "yes"
-	}
-	return "**no**"
-}
-
 // met combines a figure's verdict with the memory target.
 func metWithRSS(ok bool, rssKB int64) string {
 	switch {

@@ -282,8 +282,7 @@ func moveIndexRows(ctx context.Context, tx *sql.Tx, d dialect, storeID, pk int64
 func redactStatement(st map[string]any, erased map[string]bool, pseudo func(string) map[string]any) int {
 	n := 0
 	// actorAt redacts the Agent or Group at m[key].
-	var actorAt func(m map[string]any, key string)
-	actorAt = func(m map[string]any, key string) {
+	actorAt := func(m map[string]any, key string) {
 		a, ok := m[key].(map[string]any)
 		if !ok {
 			return

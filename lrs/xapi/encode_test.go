@@ -40,7 +40,7 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 		nil, true, false, "", "plain", `quote " backslash \ slash /`, "<a href='x'>&amp;</a>",
 		"\x00\x01\b\f\n\r\t\x1f\x7f", "caf\u00e9 \u2028 \u2029 \U0001F600", "bad \xff\xfe utf8 \xc3",
 		json.Number("0"), json.Number("-12.5e+10"), json.Number("1E-7"), json.Number(""), json.Number("01"), json.Number("1."), json.Number("abc"),
-		0.0, -0.0, 1.0, -1.5, 1e-6, 9.99e-7, 1e21, 1e20, 123456789.123, 1e-9, -3e-10, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		0.0, math.Copysign(0, -1), 1.0, -1.5, 1e-6, 9.99e-7, 1e21, 1e20, 123456789.123, 1e-9, -3e-10, math.MaxFloat64, math.SmallestNonzeroFloat64,
 		math.Inf(1), math.NaN(), 42, int64(-7),
 		map[string]any{}, []any{}, map[string]any(nil), []any(nil),
 		map[string]any{"b": 1.0, "a": []any{"x", map[string]any{"z": nil, "<": "&"}}, "\u00e9": true, "A": json.Number("3")},
