@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -372,10 +373,10 @@ func (c *Config) validate() error {
 		add("shutdown_timeout", "must not be negative, got %s", c.ShutdownTimeout)
 	}
 
-	if !contains(validLogLevels, c.Log.Level) {
+	if !slices.Contains(validLogLevels, c.Log.Level) {
 		add("log.level", "unknown level %q; valid: %s", c.Log.Level, strings.Join(validLogLevels, ", "))
 	}
-	if !contains(validLogFormats, c.Log.Format) {
+	if !slices.Contains(validLogFormats, c.Log.Format) {
 		add("log.format", "unknown format %q; valid: %s", c.Log.Format, strings.Join(validLogFormats, ", "))
 	}
 
@@ -396,7 +397,7 @@ func (c *Config) validate() error {
 	}
 
 	x := c.XAPI
-	if !contains(validXAPIVersion, x.DefaultVersion) {
+	if !slices.Contains(validXAPIVersion, x.DefaultVersion) {
 		add("xapi.default_version", "unsupported version %q; valid: %s", x.DefaultVersion, strings.Join(validXAPIVersion, ", "))
 	}
 	if x.MaxBodyBytes <= 0 {
@@ -440,21 +441,12 @@ func (c *Config) validate() error {
 			add(p+".secret", "required")
 		}
 		for j, s := range cr.Scopes {
-			if !contains(ValidScopes, s) {
+			if !slices.Contains(ValidScopes, s) {
 				add(fmt.Sprintf("%s.scopes[%d]", p, j), "unknown scope %q; valid: %s", s, strings.Join(ValidScopes, ", "))
 			}
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Redacted returns a deep copy of c with every secret replaced by "***":

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/xapibridge/bridge/internal/suggest"
 )
 
 var configType = reflect.TypeFor[Config]()
@@ -226,8 +228,8 @@ func suggestEnv(name string) string {
 	norm := envIndexRE.ReplaceAllString(name, "_<N>_")
 	norm = strings.TrimSuffix(norm, EnvFileSuffix)
 	known := EnvVarNames()
-	s := suggest(norm, known)
-	if s == "" {
+	s, ok := suggest.Closest(norm, known)
+	if !ok {
 		return ""
 	}
 	if idx != "" {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/xapibridge/bridge/internal/suggest"
 )
 
 // decodeYAML decodes data into cfg. It parses the document into a yaml.Node
@@ -127,7 +129,7 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			fi, ok := fieldByTag(t, name)
 			if !ok {
 				msg := fmt.Sprintf("unknown key %q", keyPath)
-				if s := suggest(name, tagNames(t)); s != "" {
+				if s, ok := suggest.Closest(name, tagNames(t)); ok {
 					msg += fmt.Sprintf(" (did you mean %q?)", joinPath(path, s))
 				}
 				d.errorf(k, "", "%s", msg)
@@ -329,43 +331,4 @@ func kindName(k yaml.Kind) string {
 		return "alias"
 	}
 	return "empty value"
-}
-
-// suggest returns the candidate closest to s if it is close enough to be a
-// likely typo, or "".
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Damerau-Levenshtein (optimal string alignment)
-// distance between a and b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }

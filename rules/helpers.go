@@ -1,7 +1,8 @@
 package rules
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -129,11 +130,7 @@ func bestLang(m map[string]string, tag string) string {
 	if s, ok := m[tag]; ok {
 		return s
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	for _, k := range keys {
 		if strings.EqualFold(k, tag) {
 			return m[k]

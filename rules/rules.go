@@ -3,9 +3,10 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/xapibridge/bridge/internal/suggest"
 )
 
 // Personal is the special target meaning "the personal LRS registered for the
@@ -96,10 +99,10 @@ func Compile(rs []Rule, knownTargets []string, hashSalt string) (*Engine, error)
 		}
 		for _, t := range r.Targets {
 			if !known[t] {
-				errs = append(errs, fmt.Errorf("rule %q: unknown target %q%s", name, t, didYouMean(t, keysOf(known))))
+				errs = append(errs, fmt.Errorf("rule %q: unknown target %q%s", name, t, didYouMean(t, slices.Sorted(maps.Keys(known)))))
 				continue
 			}
-			if !contains(c.targets, t) {
+			if !slices.Contains(c.targets, t) {
 				c.targets = append(c.targets, t)
 			}
 		}
@@ -332,55 +335,8 @@ func fieldNames(t reflect.Type) []string {
 
 // didYouMean returns " (did you mean X?)" for the closest candidate, or "".
 func didYouMean(s string, candidates []string) string {
-	best, bestD := "", -1
-	ls := strings.ToLower(s)
-	for _, c := range candidates {
-		d := levenshtein(ls, strings.ToLower(c))
-		if bestD < 0 || d < bestD || d == bestD && c < best {
-			best, bestD = c, d
-		}
+	if best, ok := suggest.Closest(s, candidates); ok {
+		return " (did you mean " + best + "?)"
 	}
-	if bestD < 0 || bestD > max(1, len(s)/3) || best == s {
-		return ""
-	}
-	return " (did you mean " + best + "?)"
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-func keysOf(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return ""
 }

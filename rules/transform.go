@@ -5,7 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -69,11 +70,7 @@ func checkSegs(kind opKind, p string) ([]string, error) {
 		}
 	}
 	if !topLevel[segs[0]] {
-		keys := make([]string, 0, len(topLevel))
-		for k := range topLevel {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(topLevel))
 		return nil, fmt.Errorf("%q: unknown statement property %q%s (known: %s)", p, segs[0],
 			didYouMean(segs[0], keys), strings.Join(keys, ", "))
 	}

@@ -14,7 +14,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	lru "github.com/hashicorp/golang-lru/v2"
-	_ "modernc.org/sqlite" // registers driver "sqlite"
+	"modernc.org/sqlite" // also registers driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/xapibridge/bridge/lrs"
 )
@@ -182,12 +183,24 @@ func CreateMySQLDatabase(ctx context.Context, dsn string) error {
 	return err
 }
 
+// isDuplicate reports whether err is a duplicate key: a row that violates a
+// primary key or a unique index (on SQLite, the primary keys of the tables
+// without an integer one, e.g. person_agents and documents, fail with
+// SQLITE_CONSTRAINT_PRIMARYKEY; unique indexes, e.g. statements_store_id and
+// organisations.name, with SQLITE_CONSTRAINT_UNIQUE).
 func isDuplicate(err error) bool {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
-		return me.Number == 1062
+		return me.Number == 1062 // ER_DUP_ENTRY, for primary and unique keys alike
 	}
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
 }
 
 // placeholders returns "(?,?,?),(?,?,?)" for rows of n columns.

@@ -1,6 +1,7 @@
 package xapi
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -53,14 +54,7 @@ func checkKeys(m map[string]any, path string, allowed ...string) *Error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		found := false
-		for _, a := range allowed {
-			if k == a {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(allowed, k) {
 			return errf(join(path, k), "is not an allowed property here (allowed: %s)", strings.Join(allowed, ", "))
 		}
 		if m[k] == nil {
@@ -427,7 +421,7 @@ func (vd validator) definition(v any, path string) *Error {
 		if !hasIT {
 			return errf(join(path, "interactionType"), "is required when %s is present", k)
 		}
-		if !contains(allowed, k) {
+		if !slices.Contains(allowed, k) {
 			return errf(join(path, k), "is not allowed for interactionType %q", it)
 		}
 		if e := components(c, join(path, k)); e != nil {
@@ -438,15 +432,6 @@ func (vd validator) definition(v any, path string) *Error {
 		return extensions(x, join(path, "extensions"))
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // components validates an interaction component list.
