@@ -27,13 +27,13 @@ func decodeYAML(file string, data []byte, env map[string]string, cfg *Config) er
 		if errors.Is(err, io.EOF) {
 			return nil // empty file
 		}
-		return yamlSyntaxError(file, err)
+		return yamlSyntaxError(file, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return fmt.Errorf("config %s: line %d: multiple YAML documents are not supported", file, extra.Line)
 	} else if !errors.Is(err, io.EOF) {
-		return yamlSyntaxError(file, err)
+		return yamlSyntaxError(file, data, err)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
@@ -54,9 +54,36 @@ func decodeYAML(file string, data []byte, env map[string]string, cfg *Config) er
 	return errors.Join(d.errs...)
 }
 
-func yamlSyntaxError(file string, err error) error {
+func yamlSyntaxError(file string, data []byte, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if hint := yamlHint(data); hint != "" {
+		msg += " (" + hint + ")"
+	}
 	return fmt.Errorf("config %s: %s", file, msg)
+}
+
+// unquotedFlowVar finds a ${VAR} that starts an unquoted item of a flow
+// list or map ([${A}], {k: ${B}}): YAML reads its "{" as the start of a map.
+var unquotedFlowVar = regexp.MustCompile(`[\[{,]\s*\$\{|\{[^}]*:\s*\$\{`)
+
+// yamlHint explains the YAML mistakes people make in this config most, by
+// the line they are on: yaml.v3's messages name neither (and its line
+// numbers can be off by one).
+func yamlHint(data []byte) string {
+	for i, line := range strings.Split(string(data), "\n") {
+		code := line
+		if j := strings.Index(code, " #"); j >= 0 {
+			code = code[:j]
+		}
+		indent := code[:len(code)-len(strings.TrimLeft(code, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return fmt.Sprintf("line %d is indented with a tab: YAML allows only spaces for indentation", i+1)
+		}
+		if unquotedFlowVar.MatchString(code) {
+			return fmt.Sprintf(`line %d: a ${VAR} inside [...] or {...} must be quoted, e.g. tokens: ["${ADMIN_TOKEN}"]`, i+1)
+		}
+	}
+	return ""
 }
 
 type yamlDecoder struct {
