@@ -57,10 +57,13 @@ func decodeYAML(file string, data []byte, env map[string]string, cfg *Config) er
 func yamlSyntaxError(file string, data []byte, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if hint := yamlHint(data); hint != "" {
-		msg += " (" + hint + ")"
+		// The hint names the line; yaml.v3's own number can be off by one.
+		msg = yamlLineRE.ReplaceAllString(msg, "") + ": " + hint
 	}
 	return fmt.Errorf("config %s: %s", file, msg)
 }
+
+var yamlLineRE = regexp.MustCompile(`^line \d+: `)
 
 // unquotedFlowVar finds a ${VAR} that starts an unquoted item of a flow
 // list or map ([${A}], {k: ${B}}): YAML reads its "{" as the start of a map.
