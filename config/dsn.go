@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -17,6 +18,9 @@ var dsnNetRE = regexp.MustCompile(`^[A-Za-z0-9_.-]*$`)
 func checkMySQLDSN(dsn string) error {
 	// Like the driver, split at the last "/": the password and address may
 	// contain "/", so parameter values must escape it as %2F.
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, "@(") {
+		return fmt.Errorf(`a go-sql-driver DSN, not a URL: write "user:pass@tcp(host:3306)/dbname", not "%s://…"`, scheme)
+	}
 	slash := strings.LastIndexByte(dsn, '/')
 	if slash < 0 {
 		return errors.New(`missing "/dbname" (expected [user[:password]@][net[(addr)]]/dbname[?params], e.g. "user:pass@tcp(127.0.0.1:3306)/bridge")`)
@@ -43,6 +47,9 @@ func checkMySQLDSN(dsn string) error {
 		if netAddr[open+1:len(netAddr)-1] == "" {
 			return fmt.Errorf(`empty address in "%s()"`, netName)
 		}
+	}
+	if strings.Contains(left, "@") && !strings.Contains(netAddr, "(") && netName != "" && !knownNet[netName] {
+		return fmt.Errorf(`the address must be written tcp(HOST:PORT): "user:pass@tcp(%s)/dbname", not "…@%s/dbname"`, withPort(netName), netName)
 	}
 	if !dsnNetRE.MatchString(netName) {
 		return errors.New(`invalid network type before "/dbname" (missing "@" after user[:password]? expected e.g. "user:pass@tcp(host:3306)/dbname")`)
@@ -89,4 +96,15 @@ func redactDSN(dsn string) string {
 		return dsn
 	}
 	return dsn[:colon+1] + RedactedSecret + dsn[at:]
+}
+
+// knownNet are the networks go-sql-driver knows without an address.
+var knownNet = map[string]bool{"tcp": true, "tcp4": true, "tcp6": true, "unix": true}
+
+// withPort adds MySQL's port to a host that has none.
+func withPort(host string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(host, "3306")
 }

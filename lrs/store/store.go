@@ -121,6 +121,10 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*DB, error) {
 		w.SetMaxOpenConns(n)
 		w.SetMaxIdleConns(n)
 		db.w, db.r = w, w
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, connectError(cfg, err)
+		}
 	}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
