@@ -3,9 +3,13 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
+
+// DefaultMoodleGapWait is a Moodle source's default gap_wait.
+const DefaultMoodleGapWait = time.Minute
 
 // Moodle configures the Moodle adapter.
 type Moodle struct {
@@ -38,6 +42,11 @@ type MoodleSource struct {
 	Events          Filter `yaml:"events"`           // event names to allow / deny
 	Courses         IDs    `yaml:"courses"`          // course ids to include / exclude
 	Categories      IDs    `yaml:"categories"`       // course category ids to include / exclude
+	// GapWait is how long the sync holds its cursor before a gap in log ids
+	// (rows after the gap are held back until they are this old): Moodle
+	// requests take log ids in one order and may commit in another, so the
+	// missing rows may still be committing. Default 1m.
+	GapWait Duration `yaml:"gap_wait"`
 }
 
 // Filter allows or denies names.
@@ -72,6 +81,9 @@ func (c *Config) moodleDefaults() {
 		}
 		if s.BatchSize == 0 {
 			s.BatchSize = 1000
+		}
+		if s.GapWait.Duration == 0 {
+			s.GapWait.Duration = DefaultMoodleGapWait
 		}
 		if s.Identity == "" {
 			s.Identity = "account"
@@ -118,6 +130,9 @@ func (c *Config) validateMoodle(add func(key, format string, args ...any)) {
 		}
 		if s.BatchSize < 1 || s.BatchSize > 20000 {
 			add(key+".batch_size", "must be between 1 and 20000, got %d", s.BatchSize)
+		}
+		if s.GapWait.Duration < time.Second || s.GapWait.Duration > time.Hour {
+			add(key+".gap_wait", "must be between 1s and 1h, got %s", s.GapWait)
 		}
 		switch s.Identity {
 		case "account", "username", "mbox":

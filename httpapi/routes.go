@@ -114,5 +114,6 @@ func (s *Server) routes() *gin.Engine {
 	d.POST("/retention/run", s.adminRetentionRun)
 
 	g.GET("/moodle/sources", s.adminMoodle)
+	g.POST("/moodle/sources/:source/rewind", s.adminMoodleRewind)
 	return r
 }

@@ -123,6 +123,7 @@ func routeCases() []routeCase {
 		{"GET " + a + "/stores/:store/erasures", a + "/stores/main/erasures", adminAuth, "", 200, "Tenants.ListErasures"},
 		{"POST " + a + "/retention/run", a + "/retention/run", adminAuth, "", 200, "Tenants.ApplyRetention"},
 		{"GET " + a + "/moodle/sources", a + "/moodle/sources", adminAuth, "", 200, "Moodle.Sources"},
+		{"POST " + a + "/moodle/sources/:source/rewind", a + "/moodle/sources/m1/rewind", adminAuth, `{"to":5}`, 200, "Moodle.Rewind"},
 	}...)
 	return cases
 }

@@ -103,4 +103,6 @@ type Forwarding interface {
 // MoodleSources reports the configured Moodle sources.
 type MoodleSources interface {
 	Sources(ctx context.Context) ([]moodle.SourceStatus, error)
+	// Rewind sets a source's cursor back (ENOTFOUND: no such source).
+	Rewind(ctx context.Context, source string, r moodle.RewindRequest) (*moodle.SourceStatus, error)
 }

@@ -152,3 +152,150 @@ func TestMoodleBackfillKilledAndResumed(t *testing.T) {
 		t.Errorf("metrics lack the moodle cursor")
 	}
 }
+
+// TestMoodleRewindWhileServing: `bridge serve` is backfilling a source when
+// an admin rewinds it through the admin API, and again from another
+// process with `bridge moodle rewind`: neither rewind is lost to the
+// running sync (whose batches each write their own cursor), the rows are
+// read again, and no statement is stored twice. The admin API and the
+// metrics show behind in rows and time and the skips by fixed reason.
+func TestMoodleRewindWhileServing(t *testing.T) {
+	moodleDSN := testmysql.New(t)
+	bridgeDSN := testmysql.New(t)
+	mdb := openMySQL(t, moodleDSN)
+	const rows = 30000
+	if err := moodletest.Site(mdb, rows, false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bridge.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(moodleConfig, bridgeDSN, moodleDSN, 200)), 0o600)
+	bdb := openMySQL(t, bridgeDSN)
+	cursor := func() int64 {
+		var n int64
+		bdb.QueryRow("SELECT position FROM sync_cursors WHERE source = 'site'").Scan(&n)
+		return n
+	}
+	type source struct {
+		Name            string
+		Cursor          int64
+		Behind          int64
+		BehindAtLeast   bool `json:"behind_at_least"`
+		BehindIDs       int64
+		RowsRead        int64            `json:"rows_read"`
+		Skipped         map[string]int64 `json:"skipped"`
+		SkippedByReason map[string]int64 `json:"skipped_by_reason"`
+		UnmappedEvents  []struct {
+			Event string
+			Rows  int64
+		} `json:"unmapped_events"`
+		OldestPendingAge float64 `json:"oldest_pending_age_seconds"`
+		LastRewind       *struct {
+			ID       string
+			From, To int64
+			By       string
+		} `json:"last_rewind"`
+		RewindApplied string `json:"rewind_applied"`
+	}
+	p := startBridge(t, dir, nil, "serve", "--config", cfg)
+	c := &client{t: t, endpoint: p.endpoint, user: "admin", secret: "admin-secret-0123456789", version: "2.0.0"}
+	auth := []string{"Authorization", "Bearer moodle-admin-token-0123456789"}
+	sources := func() source {
+		var srcs struct{ Sources []source }
+		c.expect(200, "GET", p.base+"/api/v1/moodle/sources", nil, auth...).JSON(t, &srcs)
+		if len(srcs.Sources) != 1 {
+			t.Fatalf("sources %+v", srcs)
+		}
+		return srcs.Sources[0]
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; serve's log:\n%s", what, p.Stderr())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("the backfill to be under way", func() bool { return cursor() >= 3000 })
+
+	var rw source
+	c.expect(200, "POST", p.base+"/api/v1/moodle/sources/site/rewind", map[string]any{"to": 500}, auth...).JSON(t, &rw)
+	if rw.Cursor != 500 || rw.LastRewind == nil || rw.LastRewind.To != 500 || rw.LastRewind.From < 3000 || rw.LastRewind.By != "admin api" {
+		t.Fatalf("rewind answer %+v", rw)
+	}
+	from := rw.LastRewind.From
+	waitFor("the sync to finish", func() bool {
+		s := sources()
+		return s.Cursor == rows && s.RewindApplied == rw.LastRewind.ID
+	})
+	t.Logf("rewound from %d to 500; applied by a running sync: %v", from, strings.Contains(p.Stderr(), "moodle sync rewound while running"))
+	var stored, distinct int64
+	bdb.QueryRow("SELECT COUNT(*), COUNT(DISTINCT id) FROM statements").Scan(&stored, &distinct)
+	if stored != rows-4 || distinct != stored {
+		t.Fatalf("%d statements (%d distinct), want %d", stored, distinct, rows-4)
+	}
+	s := sources()
+	if s.RowsRead < rows+from-500 || s.Behind != 0 || s.BehindAtLeast || s.BehindIDs != 0 || s.OldestPendingAge != 0 {
+		t.Errorf("after the rewind: %+v; want at least %d rows read, nothing behind", s, rows+from-500)
+	}
+	if s.Skipped["guest user"] != 1 || s.SkippedByReason["guest"] != 1 || s.SkippedByReason["unmapped"] != 1 ||
+		len(s.UnmappedEvents) != 1 || s.UnmappedEvents[0].Event != `\local_custom\event\something_happened` {
+		t.Errorf("skips %+v %+v %+v", s.Skipped, s.SkippedByReason, s.UnmappedEvents)
+	}
+
+	// From another process, since a time (row i was created at
+	// 1700000000+i), while the server syncs new rows.
+	if err := moodletest.AppendLog(mdb, rows+1, rows+2000, false); err != nil {
+		t.Fatal(err)
+	}
+	before := s.RowsRead
+	out, code := runBridge(t, dir, nil, "moodle", "rewind", "--source", "site", "--since", time.Unix(1700000000+25001, 0).UTC().Format(time.RFC3339), "--config", cfg)
+	if code != 0 || !strings.Contains(out, "site: cursor ") || !strings.Contains(out, " -> 25000 ") {
+		t.Fatalf("bridge moodle rewind: exit %d: %s", code, out)
+	}
+	waitFor("the sync after the second rewind", func() bool {
+		s := sources()
+		return s.Cursor == rows+2000 && s.LastRewind != nil && s.LastRewind.To == 25000 && s.RewindApplied == s.LastRewind.ID
+	})
+	s = sources()
+	if s.RowsRead < before+2000+rows-25000 {
+		t.Errorf("%d rows read, want at least %d (the rows after 25000 again)", s.RowsRead, before+2000+rows-25000)
+	}
+	bdb.QueryRow("SELECT COUNT(*), COUNT(DISTINCT id) FROM statements").Scan(&stored, &distinct)
+	if stored != rows+2000-4 || distinct != stored {
+		t.Fatalf("%d statements (%d distinct), want %d", stored, distinct, rows+2000-4)
+	}
+	// Rewinds that cannot be.
+	c.expect(400, "POST", p.base+"/api/v1/moodle/sources/site/rewind", map[string]any{"to": rows + 5000}, auth...)
+	c.expect(400, "POST", p.base+"/api/v1/moodle/sources/site/rewind", map[string]any{"since": "whenever"}, auth...)
+	c.expect(404, "POST", p.base+"/api/v1/moodle/sources/nope/rewind", map[string]any{"to": 1}, auth...)
+
+	// The metrics are set when a run has ended, just after it stored its
+	// status: wait for the run that finished to be in them.
+	var metrics string
+	wants := []string{`bridge_moodle_cursor{source="site"} 32000`, `bridge_moodle_behind_rows{source="site"} 0`,
+		`bridge_moodle_oldest_pending_age_seconds{source="site"} 0`,
+		`bridge_moodle_rows_skipped{reason="unmapped",source="site"} 1`, `bridge_moodle_rows_skipped{reason="guest",source="site"} 1`}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		metrics = string(c.expect(200, "GET", p.base+"/metrics", nil).Body)
+		missing := ""
+		for _, want := range wants {
+			if !strings.Contains(metrics, want) {
+				missing = want
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack %s:\n%s", missing, metrics)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.Contains(metrics, "is not mapped") {
+		t.Error("an event name is a metric label")
+	}
+}

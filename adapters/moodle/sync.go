@@ -73,23 +73,78 @@ type Status struct {
 	Latest        int64            `json:"latest"` // highest log id seen in Moodle at the last run
 	RowsRead      int64            `json:"rows_read"`
 	Statements    int64            `json:"statements"`
-	Skipped       map[string]int64 `json:"skipped"`
+	Skipped       map[string]int64 `json:"skipped"` // by detail (event names included); see SkippedByReason
 	LastRunStart  time.Time        `json:"last_run_start"`
 	LastRunEnd    time.Time        `json:"last_run_end"`
 	LastError     string           `json:"last_error,omitempty"`
 	LastErrorTime *time.Time       `json:"last_error_time,omitempty"`
+	// Pending is what was left to read at the end of the last run.
+	Pending *Pending `json:"pending,omitempty"`
+	// Waiting is the gap in log ids the cursor waits at, if it does.
+	Waiting *Gap `json:"waiting,omitempty"`
+	// LastRun is what the last run did.
+	LastRun *RunSummary `json:"last_run,omitempty"`
+	// LastRewind is the last rewind applied; RewindApplied its id.
+	LastRewind    *Rewind `json:"last_rewind,omitempty"`
+	RewindApplied string  `json:"rewind_applied,omitempty"`
 }
 
-// Behind is how many log ids the source has still to read.
-func (s *Status) Behind() int64 { return max(s.Latest-s.Cursor, 0) }
+// Behind is how many log rows the source has still to read, as the last
+// check counted them (at least that many when Pending.AtLeast); before any
+// count, the distance between the cursor and the highest log id.
+func (s *Status) Behind() int64 {
+	if s.Pending != nil {
+		return s.Pending.Rows
+	}
+	return s.BehindIDs()
+}
+
+// BehindIDs is the distance between the cursor and the highest log id seen
+// (gaps in the ids included).
+func (s *Status) BehindIDs() int64 { return max(s.Latest-s.Cursor, 0) }
 
 // SourceStatus is a configured source and its status, as the admin API
 // shows it.
 type SourceStatus struct {
 	Name    string `json:"name"`
 	WWWRoot string `json:"wwwroot"`
-	Behind  int64  `json:"behind"`
+	// Behind is how many log rows are pending (at least that many when
+	// BehindAtLeast), BehindIDs the distance between the cursor and the
+	// highest log id.
+	Behind        int64 `json:"behind"`
+	BehindAtLeast bool  `json:"behind_at_least"`
+	BehindIDs     int64 `json:"behind_ids"`
+	// OldestPending is when the oldest pending row was created in Moodle.
+	OldestPending           *time.Time `json:"oldest_pending,omitempty"`
+	OldestPendingAgeSeconds float64    `json:"oldest_pending_age_seconds"`
+	// WaitingSeconds is how long the cursor still waits at Waiting;
+	// WaitingReason says it in words.
+	WaitingSeconds float64 `json:"waiting_seconds,omitempty"`
+	WaitingReason  string  `json:"waiting_reason,omitempty"`
+	// GapWaitSeconds is the source's gap_wait (SettleTime).
+	GapWaitSeconds  float64          `json:"gap_wait_seconds"`
+	SkippedByReason map[string]int64 `json:"skipped_by_reason"`
+	UnmappedEvents  []EventCount     `json:"unmapped_events"`
 	*Status
+}
+
+// SourceStatus is st as the admin API shows it, at now.
+func (s *Syncer) SourceStatus(st *Status, now time.Time) SourceStatus {
+	out := SourceStatus{Name: s.Source.Name, WWWRoot: s.Source.Options.WWWRoot, Behind: st.Behind(), BehindIDs: st.BehindIDs(),
+		GapWaitSeconds: s.SettleTime().Seconds(), SkippedByReason: st.SkippedByReason(), UnmappedEvents: st.UnmappedEvents(10), Status: st}
+	if p := st.Pending; p != nil {
+		out.BehindAtLeast = p.AtLeast
+		out.OldestPending = p.Oldest
+		out.OldestPendingAgeSeconds = p.Age(now).Seconds()
+	}
+	if g := st.Waiting; g != nil {
+		out.WaitingSeconds = g.Wait(now).Seconds()
+		out.WaitingReason = g.String(now)
+	}
+	if out.UnmappedEvents == nil {
+		out.UnmappedEvents = []EventCount{}
+	}
+	return out
 }
 
 // namespace of statement ids: UUIDv5(namespace, wwwroot#logid#index).
@@ -111,6 +166,9 @@ type Syncer struct {
 	// Writers is how many batches may be stored at once (default 1). Two
 	// let MariaDB work on one batch while it commits another.
 	Writers int
+	// CountLimit is how many pending log rows Check counts at most;
+	// default PendingBound.
+	CountLimit int
 
 	attached map[int64]bool // users attached to persons in this run
 }
@@ -122,7 +180,8 @@ func (s *Syncer) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Status reads the source's stored status.
+// Status reads the source's stored status, with a rewind asked for and not
+// yet applied by a sync applied (see Rewind).
 func (s *Syncer) Status(ctx context.Context) (*Status, error) {
 	cp, err := s.Sink.SyncCursor(ctx, s.Source.Name)
 	if err != nil {
@@ -136,6 +195,13 @@ func (s *Syncer) Status(ctx context.Context) (*Status, error) {
 		}
 	}
 	st.Cursor = cp.Position
+	rw, err := s.rewindRequested(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if rw != nil {
+		applyRewind(st, rw)
+	}
 	return st, nil
 }
 
@@ -158,7 +224,11 @@ func (s *Syncer) latest(ctx context.Context) (int64, error) {
 
 // Run syncs everything pending (until ctx ends), batch by batch. Each
 // batch's statements and the moved cursor commit together: a crash or kill
-// at any point neither loses nor duplicates.
+// at any point neither loses nor duplicates. A rewind asked while it runs
+// (see Rewind) stops the reading after the batch being stored, and the run
+// goes on from the rewound cursor. At the end it counts what is left
+// (Status.Pending) and says which gap in log ids the cursor waits at, if it
+// waits (Status.Waiting); Status.LastRun is what this run did.
 func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	src := s.Source
 	if src.Prefix == "" {
@@ -171,17 +241,76 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	before := st.counts()
 	st.LastRunStart = time.Now().UTC()
+	st.Waiting = nil
+	done := func() {
+		sum := summarise(before, st)
+		st.LastRun = &sum
+	}
+	for {
+		rw, err := s.run(ctx, st, progress)
+		if err == nil && rw == nil && ctx.Err() == nil {
+			// One asked after the last batch was stored.
+			rw, err = s.rewindRequested(ctx, st)
+		}
+		if err != nil {
+			done()
+			return st, s.fail(ctx, st, err)
+		}
+		if rw == nil || ctx.Err() != nil {
+			break
+		}
+		applyRewind(st, rw)
+		if err := s.saveStatus(ctx, st); err != nil {
+			done()
+			return st, s.fail(ctx, st, err)
+		}
+		s.log().Info("moodle sync rewound while running", "source", src.Name, "from", rw.From, "to", rw.To)
+	}
+	done()
+	if ctx.Err() != nil {
+		return st, s.saveStatus(context.WithoutCancel(ctx), st)
+	}
+	p, gap, err := s.Check(ctx, st.Cursor)
+	if err != nil {
+		return st, s.fail(ctx, st, err)
+	}
+	st.Checked(p, gap)
+	st.LastRunEnd = time.Now().UTC()
+	st.LastError = ""
+	return st, s.saveStatus(ctx, st)
+}
+
+// counts is a copy of st's counters, to tell what a run did.
+func (st *Status) counts() *Status {
+	c := &Status{RowsRead: st.RowsRead, Statements: st.Statements, Skipped: make(map[string]int64, len(st.Skipped))}
+	for k, v := range st.Skipped {
+		c.Skipped[k] = v
+	}
+	return c
+}
+
+// run reads from st's cursor to the end of the log (or the first gap that
+// may still fill), moving st along; it stops early, returning the rewind,
+// when one is asked.
+func (s *Syncer) run(ctx context.Context, st *Status, progress Progress) (*Rewind, error) {
+	src := s.Source
 	latest, err := s.latest(ctx)
 	if err != nil {
-		return st, s.fail(ctx, st, fmt.Errorf("reading %s: %w", s.table("logstore_standard_log"), err))
+		return nil, fmt.Errorf("reading %s: %w", s.table("logstore_standard_log"), err)
 	}
 	st.Latest = latest
 	start := st.Cursor
 	total := max(latest-start, 0)
+	// The first sample is taken before anything is read, so that a rate
+	// computed from the samples starts with the run.
+	if progress != nil {
+		progress(0, total)
+	}
 	repo, err := NewSQLRepo(ctx, src.DB, src.Dialect, src.Prefix, 0)
 	if err != nil {
-		return st, err
+		return nil, err
 	}
 	p := &lrs.Principal{Key: "moodle:" + src.Name, StoreID: src.StoreID, Scopes: []string{lrs.ScopeStatementsWrite},
 		Authority: src.Authority}
@@ -239,6 +368,7 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 		done     chan struct{}
 	}
 	var pending []*stored
+	var rewind *Rewind
 	settle := func() error {
 		r := pending[0]
 		pending = pending[1:]
@@ -249,15 +379,32 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 		applyBatch(st, &r.b)
 		st.Statements += int64(r.n)
 		for _, rj := range r.rejected {
-			st.Skipped["invalid statement: "+firstWords(rj.Reason)]++
+			st.Skipped[invalidPrefix+firstWords(rj.Reason)]++
 		}
 		if progress != nil {
 			progress(min(st.Cursor-start, total), total)
+		}
+		// A rewind asked meanwhile (bridge moodle rewind, the admin API):
+		// read no further; the batches being stored commit, then the run
+		// goes on from the rewound cursor.
+		if ctx.Err() == nil {
+			rw, err := s.rewindRequested(ctx, st)
+			if err != nil {
+				return err
+			}
+			if rw != nil {
+				rewind = rw
+				stopProducer()
+			}
 		}
 		return nil
 	}
 	var runErr error
 	for b := range batches {
+		if rewind != nil {
+			b.prepared.Release()
+			break
+		}
 		if b.err != nil {
 			runErr = b.err
 			break
@@ -292,15 +439,7 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 	for _, r := range pending {
 		<-r.done
 	}
-	if runErr != nil {
-		return st, s.fail(ctx, st, runErr)
-	}
-	if ctx.Err() != nil {
-		return st, s.saveStatus(context.WithoutCancel(ctx), st)
-	}
-	st.LastRunEnd = time.Now().UTC()
-	st.LastError = ""
-	return st, s.saveStatus(ctx, st)
+	return rewind, runErr
 }
 
 // applyBatch moves st past a batch.
@@ -360,7 +499,7 @@ func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor in
 			return
 		}
 		full := len(rows) == s.Source.BatchSize
-		rows = settled(rows, cursor, time.Now().Add(-s.settleTime()).Unix())
+		rows = settled(rows, cursor, time.Now().Add(-s.SettleTime()).Unix())
 		if len(rows) == 0 {
 			return
 		}
@@ -378,9 +517,9 @@ func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor in
 	}
 }
 
-// settleTime is how long a gap in log ids may be an uncommitted Moodle
-// transaction; default one minute.
-func (s *Syncer) settleTime() time.Duration {
+// SettleTime is how long a gap in log ids may be an uncommitted Moodle
+// transaction (the source's gap_wait); default one minute.
+func (s *Syncer) SettleTime() time.Duration {
 	if s.Source.SettleTime > 0 {
 		return s.Source.SettleTime
 	}
@@ -408,36 +547,46 @@ func settled(rows []Row, cursor int64, settledBefore int64) []Row {
 // mapBatch maps log rows to statements with deterministic ids, counting
 // what it skips and why.
 func (s *Syncer) mapBatch(repo Repo, rows []Row, skipped map[string]int64) []map[string]any {
-	src := s.Source
 	var out []map[string]any
 	for _, ev := range rows {
-		if reason := s.filtered(repo, ev); reason != "" {
+		stmts, reason, err := s.mapRow(repo, ev)
+		if err != nil {
+			s.log().Warn("moodle event could not be mapped", "source", s.Source.Name, "log_id", ev.Int("id"),
+				"event", ev.Str("eventname"), "error", err)
+		}
+		if reason != "" {
 			skipped[reason]++
 			continue
 		}
-		c := NewCtx(src.Options, repo)
-		stmts, err := c.Map(ev)
-		var skipErr *SkipError
-		var missing *MissingError
-		switch {
-		case errors.As(err, &skipErr):
-			skipped[skipErr.Reason]++
-			continue
-		case errors.As(err, &missing):
-			skipped["missing "+missing.Table+" record"]++
-			continue
-		case err != nil:
-			skipped["mapping error: "+firstWords(err.Error())]++
-			s.log().Warn("moodle event could not be mapped", "source", src.Name, "log_id", ev.Int("id"),
-				"event", ev.Str("eventname"), "error", err)
-			continue
-		}
-		for i, stmt := range stmts {
-			stmt["id"] = StatementID(src.Options.WWWRoot, ev.Int("id"), i)
-			out = append(out, stmt)
-		}
+		out = append(out, stmts...)
 	}
 	return out
+}
+
+// mapRow maps one log row to its statements, with their ids, or says why
+// it is skipped (a key of Status.Skipped; err is the mapping's error when
+// it failed).
+func (s *Syncer) mapRow(repo Repo, ev Row) (stmts []map[string]any, reason string, err error) {
+	src := s.Source
+	if reason := s.filtered(repo, ev); reason != "" {
+		return nil, reason, nil
+	}
+	c := NewCtx(src.Options, repo)
+	stmts, err = c.Map(ev)
+	var skipErr *SkipError
+	var missing *MissingError
+	switch {
+	case errors.As(err, &skipErr):
+		return nil, skipErr.Reason, nil
+	case errors.As(err, &missing):
+		return nil, "missing " + missing.Table + " record", nil
+	case err != nil:
+		return nil, mappingPrefix + firstWords(err.Error()), err
+	}
+	for i, stmt := range stmts {
+		stmt["id"] = StatementID(src.Options.WWWRoot, ev.Int("id"), i)
+	}
+	return stmts, "", nil
 }
 
 // filtered returns why an event is left out by the source's filters, or "".

@@ -33,6 +33,9 @@ type memSink struct {
 	calls, failAfter int
 	// only, when set, fails a store call holding any other statement id.
 	only map[string]bool
+	// before, when set, is called at the start of each store call (its
+	// number, from 1), as a transaction would begin, outside the lock.
+	before func(call int)
 }
 
 func newMemSink() *memSink {
@@ -41,8 +44,14 @@ func newMemSink() *memSink {
 
 func (m *memSink) StoreFromSource(_ context.Context, _ *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.calls++
+	call, before := m.calls, m.before
+	m.mu.Unlock()
+	if before != nil {
+		before(call)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.failAfter > 0 && m.calls > m.failAfter && len(stmts) > 0 {
 		return 0, nil, fmt.Errorf("simulated crash")
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +25,14 @@ import (
 // (validation, forwarding rules) with the cursor in the same transaction.
 type moodleSink struct {
 	svc *lrs.Service
-	db  lrs.CheckpointStore
+	db  moodleCursors
+}
+
+// moodleCursors is what a Moodle source needs of the bridge's store
+// (store.DB): its cursor, and setting it back (a rewind).
+type moodleCursors interface {
+	lrs.CheckpointStore
+	PutSyncCursors(ctx context.Context, cps ...*lrs.Checkpoint) error
 }
 
 func (s moodleSink) StoreFromSource(ctx context.Context, p *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
@@ -41,6 +49,10 @@ func (s moodleSink) StorePrepared(ctx context.Context, p *lrs.Principal, b *lrs.
 
 func (s moodleSink) SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, error) {
 	return s.db.SyncCursor(ctx, source)
+}
+
+func (s moodleSink) PutSyncCursors(ctx context.Context, cps ...*lrs.Checkpoint) error {
+	return s.db.PutSyncCursors(ctx, cps...)
 }
 
 // OpenMoodle opens a source's Moodle database and builds its syncer, which
@@ -84,7 +96,7 @@ func OpenMoodle(ctx context.Context, sc config.MoodleSource, db *store.DB, svc *
 	identity := moodle.Identity(sc.Identity)
 	src := &moodle.Source{
 		Name: sc.Name, DB: mdb, Dialect: map[string]string{"postgres": moodle.Postgres}[sc.Driver], Prefix: sc.Prefix,
-		StoreID: storeID, BatchSize: sc.BatchSize, Logger: log,
+		StoreID: storeID, BatchSize: sc.BatchSize, SettleTime: sc.GapWait.Duration, Logger: log,
 		AllowEvents: sc.Events.Allow, DenyEvents: sc.Events.Deny,
 		Courses: sc.Courses.Include, ExcludeCourses: sc.Courses.Exclude,
 		Categories: sc.Categories.Include, ExcludeCategories: sc.Categories.Exclude,
@@ -106,7 +118,14 @@ type moodleMetrics struct {
 	cursor, behind, lastRun, failing *prometheus.GaugeVec
 	rows, statements                 *prometheus.GaugeVec
 	skipped                          *prometheus.GaugeVec
+
+	mu     sync.Mutex
+	oldest map[string]*time.Time // per source, the oldest pending row at the last run
 }
+
+var oldestPendingDesc = prometheus.NewDesc("bridge_moodle_oldest_pending_age_seconds",
+	"Age of the oldest log row still to sync (its timecreated) at scrape time, as the last run left it; 0 when none is pending, by source.",
+	[]string{"source"}, nil)
 
 func newMoodleMetrics(reg prometheus.Registerer) *moodleMetrics {
 	g := func(name, help string, labels ...string) *prometheus.GaugeVec {
@@ -114,14 +133,35 @@ func newMoodleMetrics(reg prometheus.Registerer) *moodleMetrics {
 		reg.MustRegister(v)
 		return v
 	}
-	return &moodleMetrics{
+	m := &moodleMetrics{
 		cursor:     g("bridge_moodle_cursor", "Last logstore_standard_log id synced, by source.", "source"),
-		behind:     g("bridge_moodle_behind_rows", "Log ids still to sync at the last run, by source.", "source"),
+		behind:     g("bridge_moodle_behind_rows", fmt.Sprintf("Log rows still to sync at the end of the last run (counted up to %d), by source.", moodle.PendingBound), "source"),
 		lastRun:    g("bridge_moodle_last_run_timestamp_seconds", "End of the last sync run, by source.", "source"),
 		failing:    g("bridge_moodle_last_run_failed", "1 when the last sync run failed, by source.", "source"),
 		rows:       g("bridge_moodle_rows_read", "Log rows read, by source.", "source"),
 		statements: g("bridge_moodle_statements_stored", "Statements stored, by source.", "source"),
-		skipped:    g("bridge_moodle_rows_skipped", "Log rows skipped, by source and reason.", "source", "reason"),
+		skipped: g("bridge_moodle_rows_skipped", "Log rows skipped (statements, for invalid), by source and reason: "+
+			strings.Join(moodle.SkipReasons, ", ")+".", "source", "reason"),
+		oldest: map[string]*time.Time{},
+	}
+	reg.MustRegister(m)
+	return m
+}
+
+// Describe and Collect make m the collector of the oldest-pending ages,
+// computed at scrape time.
+func (m *moodleMetrics) Describe(ch chan<- *prometheus.Desc) { ch <- oldestPendingDesc }
+
+func (m *moodleMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	for name, t := range m.oldest {
+		age := 0.0
+		if t != nil {
+			age = max(now.Sub(*t).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(oldestPendingDesc, prometheus.GaugeValue, age, name)
 	}
 }
 
@@ -134,9 +174,19 @@ func (m *moodleMetrics) observe(name string, st *moodle.Status, err error) {
 	m.lastRun.WithLabelValues(name).Set(float64(st.LastRunEnd.Unix()))
 	m.rows.WithLabelValues(name).Set(float64(st.RowsRead))
 	m.statements.WithLabelValues(name).Set(float64(st.Statements))
-	for reason, n := range st.Skipped {
-		m.skipped.WithLabelValues(name, reason).Set(float64(n))
+	// A fixed set of reasons: one series per unmapped event name would
+	// grow without bound (status has the names).
+	by := st.SkippedByReason()
+	for _, reason := range moodle.SkipReasons {
+		m.skipped.WithLabelValues(name, reason).Set(float64(by[reason]))
 	}
+	m.mu.Lock()
+	if st.Pending != nil {
+		m.oldest[name] = st.Pending.Oldest
+	} else if _, ok := m.oldest[name]; !ok {
+		m.oldest[name] = nil
+	}
+	m.mu.Unlock()
 	failed := 0.0
 	if err != nil {
 		failed = 1
@@ -199,9 +249,24 @@ func (r *moodleRunner) job(ctx context.Context, name string, s *moodle.Syncer) f
 			r.log.Error("moodle sync failed", "source", name, "error", err)
 			return
 		}
-		if st != nil && st.RowsRead > 0 {
-			r.log.Info("moodle sync", "source", name, "cursor", st.Cursor, "behind", st.Behind(), "took", time.Since(start).Round(time.Millisecond))
+		if st == nil || st.LastRun == nil || st.LastRun.Rows == 0 && st.Waiting == nil {
+			return
 		}
+		// What this run did, then where the source stands.
+		run := st.LastRun
+		attrs := []any{"source", name, "rows", run.Rows, "statements", run.Statements, "skipped", run.SkippedString(),
+			"cursor", st.Cursor, "behind", st.Behind()}
+		if st.Pending != nil && st.Pending.AtLeast {
+			attrs = append(attrs, "behind_at_least", true)
+		}
+		if age := st.Pending.Age(time.Now()); age > 0 {
+			attrs = append(attrs, "oldest_pending_age", age.Round(time.Second))
+		}
+		if st.Waiting != nil {
+			attrs = append(attrs, "waiting", st.Waiting.String(time.Now()))
+		}
+		attrs = append(attrs, "took", time.Since(start).Round(time.Millisecond))
+		r.log.Info("moodle sync", attrs...)
 	}
 }
 
@@ -223,7 +288,13 @@ func (r *moodleRunner) close() {
 	r.syncers = nil
 }
 
-// Sources reports every source's status (httpapi.MoodleSources).
+// liveCheck bounds the look at Moodle's log the admin API takes.
+const liveCheck = 3 * time.Second
+
+// Sources reports every source's status (httpapi.MoodleSources): as the
+// last run stored it, with what is pending and the gap the cursor waits at
+// as Moodle's log says now (as the last run left them when Moodle does not
+// answer within liveCheck).
 func (r *moodleRunner) Sources(ctx context.Context) ([]moodle.SourceStatus, error) {
 	out := make([]moodle.SourceStatus, 0, len(r.syncers))
 	for _, s := range r.syncers {
@@ -231,7 +302,31 @@ func (r *moodleRunner) Sources(ctx context.Context) ([]moodle.SourceStatus, erro
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, moodle.SourceStatus{Name: s.Source.Name, WWWRoot: s.Source.Options.WWWRoot, Behind: st.Behind(), Status: st})
+		cctx, cancel := context.WithTimeout(ctx, liveCheck)
+		if p, gap, err := s.Check(cctx, st.Cursor); err == nil {
+			st.Checked(p, gap)
+		}
+		cancel()
+		out = append(out, s.SourceStatus(st, time.Now()))
 	}
 	return out, nil
+}
+
+// Rewind sets a source's cursor back (httpapi.MoodleSources); a sync
+// running meanwhile goes on from the rewound cursor after the batch it is
+// storing (see moodle.Rewind).
+func (r *moodleRunner) Rewind(ctx context.Context, source string, req moodle.RewindRequest) (*moodle.SourceStatus, error) {
+	for _, s := range r.syncers {
+		if s.Source.Name != source {
+			continue
+		}
+		st, err := s.Rewind(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		r.metrics.cursor.WithLabelValues(source).Set(float64(st.Cursor))
+		ss := s.SourceStatus(st, time.Now())
+		return &ss, nil
+	}
+	return nil, lrs.Errorf(lrs.ENOTFOUND, "no Moodle source named %q", source)
 }
