@@ -222,7 +222,11 @@ const EnvFileSuffix = "_FILE"
 // only), applies environment overrides from environ (a slice like
 // os.Environ()), applies defaults, and validates. Errors name the key; when
 // several problems are found they are joined with errors.Join.
-func Load(path string, environ []string) (*Config, error) {
+func Load(path string, environ []string, opts ...LoadOption) (*Config, error) {
+	var o loadOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	env := envMap(environ)
 	cfg := &Config{}
 	if path != "" {
@@ -230,7 +234,7 @@ func Load(path string, environ []string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeYAML(path, data, env, cfg); err != nil {
+		if err := decodeYAML(path, data, env, cfg, o.lenient()); err != nil {
 			return nil, err
 		}
 	}
@@ -238,10 +242,51 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	cfg.applyDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validate(o.lenient()); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// A LoadOption changes what Load checks.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	only map[string]bool // nil: every section is checked
+}
+
+// alwaysChecked are the sections every command uses.
+var alwaysChecked = map[string]bool{"listen": true, "base_url": true, "data_dir": true, "shutdown_timeout": true,
+	"log": true, "database": true, "xapi": true}
+
+// Sections says which of the other top-level sections (credentials,
+// admin, forwarding, targets, rules, moodle) the command uses. The others
+// are still read (an unknown key is still an error), but an unset ${VAR}
+// in them is not, nor are the values they would check: `bridge store
+// export` must not need the Moodle password.
+func Sections(names ...string) LoadOption {
+	return func(o *loadOptions) {
+		o.only = map[string]bool{}
+		for _, n := range names {
+			o.only[n] = true
+		}
+	}
+}
+
+// lenient reports, for a key path ("moodle.sources[0].dsn", "rules[1]"),
+// whether its section is one the command does not use; nil when every
+// section is checked.
+func (o loadOptions) lenient() func(string) bool {
+	if o.only == nil {
+		return nil
+	}
+	return func(path string) bool {
+		top := path
+		if i := strings.IndexAny(top, ".[ "); i >= 0 {
+			top = top[:i]
+		}
+		return top != "" && !alwaysChecked[top] && !o.only[top]
+	}
 }
 
 // envMap turns "K=V" entries into a map; later entries win.
@@ -336,9 +381,12 @@ func (c *Config) applyDefaults() {
 }
 
 // validate checks a Config after defaults; it returns every problem found.
-func (c *Config) validate() error {
+func (c *Config) validate(lenient func(key string) bool) error {
 	var errs []error
 	add := func(key, format string, args ...any) {
+		if lenient != nil && lenient(key) {
+			return // a section this command does not use
+		}
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
 	}
 	c.validateForwarding(add)

@@ -20,7 +20,7 @@ import (
 // messages naming the file, line and full key path (e.g. database.dirver)
 // and rejects unknown keys, like yaml.v3's Decoder.KnownFields(true) but with
 // better messages and collecting every problem.
-func decodeYAML(file string, data []byte, env map[string]string, cfg *Config) error {
+func decodeYAML(file string, data []byte, env map[string]string, cfg *Config, lenient func(path string) bool) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -45,7 +45,7 @@ func decodeYAML(file string, data []byte, env map[string]string, cfg *Config) er
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return nil
 	}
-	d := &yamlDecoder{file: file, env: env}
+	d := &yamlDecoder{file: file, env: env, lenient: lenient}
 	if root.Kind != yaml.MappingNode {
 		d.errorf(root, "", "expected a mapping of keys at the top level, got a %s", kindName(root.Kind))
 	} else {
@@ -93,6 +93,9 @@ type yamlDecoder struct {
 	file string
 	env  map[string]string
 	errs []error
+	// lenient, when set, says which key paths belong to sections the
+	// command does not use: an unset variable there is not an error.
+	lenient func(path string) bool
 }
 
 func (d *yamlDecoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -216,6 +219,9 @@ var refRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 // unset variables as errors against the node.
 func (d *yamlDecoder) expand(n *yaml.Node, path string) (string, bool) {
 	out, missing := expandEnv(n.Value, d.env)
+	if d.lenient != nil && d.lenient(path) {
+		return out, true
+	}
 	for _, name := range missing {
 		d.errorf(n, path, "environment variable %s is not set (use ${%s:-default} for a default)", name, name)
 	}

@@ -68,12 +68,24 @@ func versionOf(version string, bi *debug.BuildInfo) string {
 
 func newRootCmd(stdout, stderr io.Writer, version string) *cobra.Command {
 	var configPath string
+	// loadFor loads the config for a command that uses these sections
+	// besides the basic ones (config.Sections): an unset ${VAR} in another
+	// section is no error for it. load is for serve, which uses them all.
+	loadFor := func(sections ...string) func() (*config.Config, error) {
+		return func() (*config.Config, error) {
+			if configPath == "" {
+				configPath = os.Getenv("BRIDGE_CONFIG")
+			}
+			return config.Load(configPath, os.Environ(), config.Sections(sections...))
+		}
+	}
 	load := func() (*config.Config, error) {
 		if configPath == "" {
 			configPath = os.Getenv("BRIDGE_CONFIG")
 		}
 		return config.Load(configPath, os.Environ())
 	}
+	forwarding := loadFor("forwarding", "targets", "rules")
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the LRS (the default command)",
@@ -105,7 +117,7 @@ func newRootCmd(stdout, stderr io.Writer, version string) *cobra.Command {
 		Short: "Apply pending database migrations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load()
+			cfg, err := loadFor()()
 			if err != nil {
 				return err
 			}
@@ -120,8 +132,9 @@ func newRootCmd(stdout, stderr io.Writer, version string) *cobra.Command {
 			fmt.Fprintf(stdout, "bridge %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
-	root.AddCommand(serve, migrate, versionCmd, rulesCmd(load, stdout), forwardCmd(load, stdout), personalCmd(load, stdout), moodleCmd(load, stdout))
-	root.AddCommand(dataCmds(load, stdout, tenantCmds(load, stdout))...)
+	root.AddCommand(serve, migrate, versionCmd, rulesCmd(forwarding, stdout), forwardCmd(forwarding, stdout), personalCmd(forwarding, stdout),
+		moodleCmd(loadFor("moodle", "forwarding", "targets", "rules"), stdout))
+	root.AddCommand(dataCmds(loadFor(), stdout, tenantCmds(loadFor(), stdout))...)
 	return root
 }
 
