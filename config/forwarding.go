@@ -136,6 +136,11 @@ func validateDelivery(key string, d Delivery, add func(key, format string, args 
 }
 
 func (c *Config) validateForwarding(add func(key, format string, args ...any)) {
+	for i, tok := range c.Admin.Tokens {
+		if strings.TrimSpace(tok) == "" {
+			add(fmt.Sprintf("admin.tokens[%d]", i), "empty: an admin token must not be empty (it would let anyone in); remove it or set a long random one")
+		}
+	}
 	validateDelivery("forwarding.personal", c.Forwarding.Personal, add)
 	names := map[string]int{}
 	for i, t := range c.Targets {
@@ -242,8 +247,43 @@ func (r *Config) redactForwarding(c *Config) {
 		r.Targets = make([]Target, len(c.Targets))
 		for i, t := range c.Targets {
 			t.Password, t.Token, t.HMACSecret = hide(t.Password), hide(t.Token), hide(t.HMACSecret)
-			t.Headers = append([]string(nil), t.Headers...)
+			// Header values are credentials as often as not (X-Api-Key,
+			// Authorization); the names stay.
+			t.Headers = make([]string, len(c.Targets[i].Headers))
+			for j, h := range c.Targets[i].Headers {
+				name, _, _ := strings.Cut(h, ":")
+				t.Headers[j] = strings.TrimSpace(name) + ": " + RedactedSecret
+			}
+			t.URL, t.Endpoint = redactURL(t.URL), redactURL(t.Endpoint)
 			r.Targets[i] = t
 		}
 	}
+}
+
+// redactURL hides what a URL may carry as a credential: the password of
+// its user info and the values of its query parameters (?token=...).
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || s == "" {
+		return s
+	}
+	changed := false
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), RedactedSecret)
+			changed = true
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{RedactedSecret}
+		}
+		u.RawQuery = q.Encode()
+		changed = true
+	}
+	if !changed {
+		return s
+	}
+	return u.String()
 }
