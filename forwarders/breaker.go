@@ -3,6 +3,7 @@ package forwarders
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,25 @@ const (
 // CircuitOpen is the Outcome.Error of items a Breaker refused to send.
 const CircuitOpen = "circuit open"
 
+// StateChange is one transition of a Breaker, as passed to its state-change callback.
+type StateChange struct {
+	Target   string // the forwarder's name
+	From, To string // "closed", "open", "half-open"
+	// Cause says why: for a transition to open, the error of the failed batch that tripped the
+	// breaker (its first real error: "HTTP 503 Service Unavailable: ...", "network error: dial tcp
+	// ...: connect: connection refused", "timeout after 10s"); to half-open, that it has been open
+	// long enough to let a probe through; to closed, that the probe was answered.
+	Cause    string
+	Failures uint32 // for a transition from closed to open: the consecutive failed batches that tripped it
+}
+
+// BreakerInfo is a Breaker's state for operators.
+type BreakerInfo struct {
+	State string    // as State returns it
+	Since time.Time // when the breaker entered State (zero: closed since it was made)
+	Cause string    // the Cause of the transition into State ("" if none yet)
+}
+
 // Breaker wraps a Forwarder with a circuit breaker (sony/gobreaker/v2). Use one Breaker per target.
 //
 // A batch counts as a failure when every outcome is retryable-not-OK (the target is down or
@@ -35,7 +55,7 @@ type Breaker struct {
 	f       Forwarder
 	cfg     BreakerConfig
 	cb      *gobreaker.CircuitBreaker[[]Outcome]
-	onState func(target, from, to string)
+	onState func(StateChange)
 
 	// A mirror of the breaker's state, kept by its OnStateChange callback, so State and Ready never
 	// take gobreaker's lock (the user's callback, which runs under that lock, may call them).
@@ -44,15 +64,18 @@ type Breaker struct {
 	openedAt time.Time
 	gen      uint64 // bumped on every state change
 	probes   uint32 // requests started in the current half-open period
+	changed  time.Time
+	cause    string // of the latest transition
+	lastFail string // the error of the latest failed batch
 }
 
 var errAllRetryable = errors.New("all items failed retryably")
 var errCanceled = errors.New("send canceled")
 
-// NewBreaker wraps f. onStateChange (may be nil) is called with f.Name() and the state names
-// ("closed", "open", "half-open") on every transition. It runs synchronously while the breaker is
-// locked: it may call State and Ready, but must not call Send and should not block.
-func NewBreaker(f Forwarder, c BreakerConfig, onStateChange func(target string, from, to string)) *Breaker {
+// NewBreaker wraps f. onStateChange (may be nil) is called on every transition with f.Name(), the
+// state names ("closed", "open", "half-open") and the cause. It runs synchronously while the breaker
+// is locked: it may call State, Ready and Info, but must not call Send and should not block.
+func NewBreaker(f Forwarder, c BreakerConfig, onStateChange func(StateChange)) *Breaker {
 	if c.Failures == 0 {
 		c.Failures = 5
 	}
@@ -71,16 +94,28 @@ func NewBreaker(f Forwarder, c BreakerConfig, onStateChange func(target string, 
 		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= failures },
 		IsExcluded:  func(err error) bool { return errors.Is(err, errCanceled) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
+			change := StateChange{Target: name, From: from.String(), To: to.String()}
 			b.mu.Lock()
 			b.state = to
 			b.gen++
 			b.probes = 0
-			if to == gobreaker.StateOpen {
-				b.openedAt = time.Now()
+			b.changed = time.Now()
+			switch to {
+			case gobreaker.StateOpen:
+				b.openedAt = b.changed
+				change.Cause = b.lastFail
+				if from == gobreaker.StateClosed {
+					change.Failures = failures
+				}
+			case gobreaker.StateHalfOpen:
+				change.Cause = "open for " + c.OpenFor.String() + ": letting a probe through"
+			case gobreaker.StateClosed:
+				change.Cause = "the probe was answered: the target is back"
 			}
+			b.cause = change.Cause
 			b.mu.Unlock()
 			if b.onState != nil {
-				b.onState(name, from.String(), to.String())
+				b.onState(change)
 			}
 		},
 	})
@@ -114,6 +149,11 @@ func (b *Breaker) Send(ctx context.Context, items []Item) []Outcome {
 			if ctx.Err() != nil {
 				return out, errCanceled
 			}
+			// Recorded before gobreaker counts the failure, so a transition to open it causes
+			// names it.
+			b.mu.Lock()
+			b.lastFail = FailureCause(out)
+			b.mu.Unlock()
 			return out, errAllRetryable
 		}
 		return out, nil
@@ -148,6 +188,41 @@ func failed(out []Outcome) bool {
 	}
 	return true
 }
+
+// FailureCause is the error that best explains a failed batch: the first outcome's error that is
+// not a consequence of another ("not sent: an earlier request ... failed: ..." and CircuitOpen are),
+// else the first error.
+func FailureCause(out []Outcome) string {
+	first := ""
+	for _, o := range out {
+		if o.OK || o.Error == "" {
+			continue
+		}
+		if first == "" {
+			first = o.Error
+		}
+		if o.Error != CircuitOpen && !strings.HasPrefix(o.Error, "not sent: ") {
+			return o.Error
+		}
+	}
+	return first
+}
+
+// Info returns the breaker's state, since when, and why. Like State, an open breaker whose OpenFor
+// has passed reports "half-open", since the end of the open period.
+func (b *Breaker) Info() BreakerInfo {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	st := b.effective(now)
+	if st == gobreaker.StateHalfOpen && b.state == gobreaker.StateOpen {
+		return BreakerInfo{State: st.String(), Since: b.openedAt.Add(b.cfg.OpenFor), Cause: "open for " + b.cfg.OpenFor.String() + ": the next delivery is the probe"}
+	}
+	return BreakerInfo{State: st.String(), Since: b.changed, Cause: b.cause}
+}
+
+// OpenFor is how long the breaker stays open before a half-open probe.
+func (b *Breaker) OpenFor() time.Duration { return b.cfg.OpenFor }
 
 // State returns "closed", "open" or "half-open". An open breaker whose OpenFor has passed reports
 // "half-open" (gobreaker makes that transition lazily, on the next request).

@@ -14,12 +14,14 @@ type transitions struct {
 	got []string
 }
 
-func (tr *transitions) record(b **Breaker) func(target, from, to string) {
-	return func(target, from, to string) {
+func (tr *transitions) record(b **Breaker) func(StateChange) {
+	return func(c StateChange) {
+		target, from, to := c.Target, c.From, c.To
 		// The callback may look at the breaker (it runs under gobreaker's lock).
 		if *b != nil {
 			(*b).State()
 			(*b).Ready()
+			(*b).Info()
 		}
 		tr.mu.Lock()
 		defer tr.mu.Unlock()

@@ -8,13 +8,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/xapibridge/bridge/forwarders/dispatch"
 	"github.com/xapibridge/bridge/lrs"
-	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
 // PrefixAdmin is where the admin API lives.
@@ -137,14 +135,10 @@ func (s *Server) adminBackfill(c *gin.Context) {
 		s.fail(c, lrs.Errorf(lrs.EINVALID, "body: want {\"rule\": \"name\", \"since\": \"2025-01-01T00:00:00Z\"}: %v", err))
 		return
 	}
-	var since time.Time
-	if req.Since != "" {
-		t, err := xapi.ParseTimestamp(req.Since)
-		if err != nil {
-			s.fail(c, lrs.Errorf(lrs.EINVALID, "since: %q is not a timestamp", req.Since))
-			return
-		}
-		since = t
+	since, err := dispatch.ParseSince(req.Since) // empty: every statement
+	if err != nil {
+		s.fail(c, lrs.Errorf(lrs.EINVALID, "since: %v", err))
+		return
 	}
 	if req.Store == 0 {
 		req.Store = 1

@@ -370,10 +370,17 @@ func adminCall(t *testing.T, p *proc, method, path string, body any) *response {
 }
 
 type targetStatus struct {
-	Target  string `json:"target"`
-	Pending int64  `json:"pending"`
-	Dead    int64  `json:"dead"`
-	Breaker string `json:"breaker"`
+	Target               string     `json:"target"`
+	Pending              int64      `json:"pending"`
+	Dead                 int64      `json:"dead"`
+	Breaker              string     `json:"breaker"`
+	BreakerCause         string     `json:"breaker_cause"`
+	Retrying             int64      `json:"retrying"`
+	OldestPending        *time.Time `json:"oldest_pending"`
+	OldestPendingSeconds float64    `json:"oldest_pending_seconds"`
+	LastError            string     `json:"last_error"`
+	LastStatus           int        `json:"last_status"`
+	LastErrorAt          *time.Time `json:"last_error_at"`
 }
 
 func targetStatuses(t *testing.T, p *proc) map[string]targetStatus {
@@ -705,6 +712,87 @@ func TestForwardFailThenRecover(t *testing.T) {
 	}
 }
 
+// What an operator reads while a target is down and once it has recovered:
+// the admin API and `bridge forward status` (another process, reading what
+// the serving bridge recorded) show the breaker, pending, the oldest
+// pending, retrying and the last error with its cause; the logs say why the
+// breaker opened, and its recovery at INFO (issue 14).
+func TestForwardStatusWhileDownAndAfter(t *testing.T) {
+	t.Parallel()
+	f := newFaultServer(t, true)
+	f.setMode(modeFail, "")
+	dir := t.TempDir()
+	cfg := fwConfig(t, dir, "", fmt.Sprintf(`targets:
+  - name: flaky
+    type: xapi
+    endpoint: %s
+    delivery:
+      timeout: 1s
+      retry: {initial_backoff: 50ms, max_backoff: 300ms}
+      breaker: {failures: 2, open_for: 1s}
+rules:
+  - name: all
+    targets: [flaky]
+`, f.endpoint()))
+	p := startFw(t, dir, cfg)
+	c := xapiClient(t, p)
+	var stmts []map[string]any
+	for i := range 4 {
+		stmts = append(stmts, fwStatement(fmt.Sprintf("operator%d", i), "completed"))
+	}
+	c.expect(200, "POST", "/statements", stmts)
+	ids := idsOf(stmts)
+
+	var st targetStatus
+	eventually(t, 15*time.Second, func() bool {
+		st = targetStatuses(t, p)["flaky"]
+		return st.Breaker == "open" && st.Retrying == 4
+	}, "breaker open and 4 retrying")
+	if st.Pending != 4 || st.OldestPending == nil || st.OldestPendingSeconds <= 0 || st.OldestPendingSeconds > 60 ||
+		!strings.HasPrefix(st.LastError, "HTTP 503 Service Unavailable") || st.LastStatus != 503 || st.LastErrorAt == nil ||
+		!strings.HasPrefix(st.BreakerCause, "HTTP 503 Service Unavailable") {
+		t.Errorf("admin API while down: %+v", st)
+	}
+	if ps, ok := targetStatuses(t, p)["personal"]; !ok || ps.Pending != 0 || ps.Dead != 0 {
+		t.Errorf("admin API: personal %+v (listed %v), want a row with nothing", ps, ok)
+	}
+	// A target that does not exist is refused, naming the targets.
+	for _, r := range []*response{adminCall(t, p, "GET", "/forwarding/dead?target=flakey", nil),
+		adminCall(t, p, "POST", "/forwarding/dead/replay", map[string]any{"target": "flakey"}),
+		adminCall(t, p, "POST", "/forwarding/dead/discard", map[string]any{"target": "flakey"})} {
+		if r.Status != 400 || !strings.Contains(string(r.Body), "flakey") || !strings.Contains(string(r.Body), "flaky, personal") {
+			t.Errorf("target flakey: %d %s, want 400 naming the targets", r.Status, r.Body)
+		}
+	}
+	out, code := runBridgeTimeout(t, 30*time.Second, dir, "forward", "status", "--config", cfg)
+	if code != 0 || !regexpMatch(`(?m)^flaky\s+(open|half-open)\s+4\s+\d+s\s+4\s+0\s+HTTP 503 Service Unavailable: temporarily unavailable \(\d+s ago\)\s*$`, out) {
+		t.Errorf("bridge forward status while down: exit %d:\n%s", code, out)
+	}
+
+	f.setMode(modeOK, "")
+	eventually(t, 15*time.Second, func() bool { return f.allArrived(ids) }, "all arrive after recovery; missing %v", f.missing(ids))
+	eventually(t, 10*time.Second, func() bool {
+		st = targetStatuses(t, p)["flaky"]
+		return st.Pending == 0 && st.Breaker == "closed"
+	}, "queue empty, breaker closed")
+	if st.Retrying != 0 || st.OldestPending != nil || !strings.HasPrefix(st.LastError, "HTTP 503") {
+		t.Errorf("admin API after recovery: %+v, want nothing retrying or pending, the last error still told", st)
+	}
+	eventually(t, 10*time.Second, func() bool {
+		out, code = runBridgeTimeout(t, 30*time.Second, dir, "forward", "status", "--config", cfg)
+		return code == 0 && regexpMatch(`(?m)^flaky\s+closed\s+0\s+-\s+0\s+0\s+HTTP 503 Service Unavailable: temporarily unavailable \(\d+s ago\)\s*$`, out)
+	}, "bridge forward status after recovery: exit %d:\n%s", code, out)
+	f.checkOnce(t, ids)
+
+	logs := p.Stderr()
+	if l := grepLines(logs, `msg="circuit breaker opened: `); !strings.Contains(l, "level=WARN") || !strings.Contains(l, `cause="HTTP 503 Service Unavailable: temporarily unavailable"`) {
+		t.Errorf("breaker opening logged as:\n%s", l)
+	}
+	if l := grepLines(logs, `msg="circuit breaker closed: `); !strings.Contains(l, "level=INFO") {
+		t.Errorf("breaker recovery logged as:\n%s", l)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // 4. Rejections become dead letters; replay sends them.
 
@@ -769,7 +857,9 @@ func TestForwardDeadLetters(t *testing.T) {
 		}
 	}
 	out, code = runBridgeTimeout(t, 30*time.Second, dir, "forward", "status", "--config", cfg)
-	if code != 0 || !regexpMatch(`(?m)^strict\s+0\s+3\s*$`, out) {
+	// TARGET BREAKER PENDING OLDEST RETRYING DEAD LAST ERROR
+	if code != 0 || !regexpMatch(`(?m)^strict\s+closed\s+0\s+-\s+0\s+3\s+HTTP 400 Bad Request: rejected by the fault server \(\d+\w+ ago\)\s*$`, out) ||
+		!regexpMatch(`(?m)^personal\s+-\s+0\s+-\s+0\s+0\s+-\s*$`, out) {
 		t.Errorf("bridge forward status: exit %d:\n%s", code, out)
 	}
 	out, code = runBridgeTimeout(t, 30*time.Second, dir, "forward", "replay", "--config", cfg)
@@ -779,7 +869,7 @@ func TestForwardDeadLetters(t *testing.T) {
 
 	f.setMode(modeOK, "")
 	out, code = runBridgeTimeout(t, 30*time.Second, dir, "forward", "replay", "--all", "--config", cfg)
-	if code != 0 || !strings.Contains(out, "replayed 3 dead deliveries") {
+	if code != 0 || !strings.Contains(out, "3 dead deliveries queued again") {
 		t.Fatalf("bridge forward replay --all: exit %d: %s", code, out)
 	}
 	// The CLI cannot wake the server's dispatcher: its poll finds them.

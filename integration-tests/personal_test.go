@@ -104,7 +104,7 @@ func TestPersonalLRSStores(t *testing.T) {
 	// The CLI, on the same database: --store by name.
 	cfg := dir + "/bridge.yaml"
 	env := []string{"PERSONAL_LRS_PASSWORD=pw"}
-	out, code := runBridge(t, dir, env, "personal", "add", "--config", cfg, "--store", "acme/hr",
+	out, code := runBridge(t, dir, env, "personal", "add", "--no-check", "--config", cfg, "--store", "acme/hr",
 		"--agent", `{"mbox":"mailto:bob@example.org"}`, "--endpoint", "https://bob-lrs.example/xapi", "--username", "bob")
 	if code != 0 {
 		t.Fatalf("personal add --store acme/hr: %d %s", code, out)

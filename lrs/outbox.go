@@ -25,11 +25,44 @@ type OutboxItem struct {
 	Lease int64
 }
 
-// TargetStats summarises a target's outbox.
+// TargetStats summarises a target's outbox. OutboxStats fills Target,
+// Pending and Dead; OutboxDetails fills every field.
 type TargetStats struct {
 	Target  string
 	Pending int64
 	Dead    int64
+	// Retrying counts the pending deliveries that have failed at least once
+	// (attempts > 0).
+	Retrying int64
+	// OldestPending is when the oldest pending delivery was recorded: when
+	// its statement was stored (a back-fill: when the statement was stored;
+	// a replay: when it was replayed). Zero when nothing is pending.
+	OldestPending time.Time
+}
+
+// TargetHealth is what the running bridges last recorded about a target:
+// its circuit breaker's state and why it changed, and the error of the
+// most recent failed attempt to deliver to it. Bridges sharing a database
+// share these rows: the latest report wins.
+type TargetHealth struct {
+	Target       string
+	Breaker      string // "closed", "open", "half-open"; "" if never recorded
+	BreakerSince time.Time
+	BreakerCause string
+	LastStatus   int // HTTP status of the most recent failed attempt, 0 if none answered
+	LastError    string
+	LastErrorAt  time.Time // zero if no attempt has failed
+}
+
+// TargetHealthStore keeps TargetHealth, so `bridge forward status` (another
+// process) reads what the serving bridges saw.
+type TargetHealthStore interface {
+	// RecordBreaker records a breaker transition of target to state.
+	RecordBreaker(ctx context.Context, target, state, cause string, at time.Time) error
+	// RecordFailure records a failed delivery attempt to target.
+	RecordFailure(ctx context.Context, target string, status int, msg string, at time.Time) error
+	// TargetHealth lists every target something was recorded for.
+	TargetHealth(ctx context.Context) ([]TargetHealth, error)
 }
 
 // DeadFilter selects dead deliveries; zero fields select all.
@@ -62,6 +95,10 @@ type Outbox interface {
 	KillDelivery(ctx context.Context, id, lease int64, attempts int, status int, msg string) error
 	// OutboxStats counts pending and dead deliveries per target.
 	OutboxStats(ctx context.Context) ([]TargetStats, error)
+	// OutboxDetails is OutboxStats with the retrying deliveries and the
+	// oldest pending one of each target (a few indexed queries per target
+	// with pending deliveries).
+	OutboxDetails(ctx context.Context) ([]TargetStats, error)
 	// ListDead, ReplayDead and DiscardDead manage the dead letters.
 	ListDead(ctx context.Context, f DeadFilter) ([]OutboxItem, error)
 	ReplayDead(ctx context.Context, f DeadFilter, now time.Time) (int64, error)

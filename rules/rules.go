@@ -198,6 +198,35 @@ func (e *Engine) Match(store string, stmt map[string]any) ([]Match, error) {
 	return out, errors.Join(errs...)
 }
 
+// MatchRule evaluates only the rule named rule against stmt, as Match
+// evaluates it (its stores, then its when), and returns its (rule, target)
+// pairs in its targets' order: unlike Match, no target is dropped because
+// an earlier rule matched it too. For back-fills of one rule. An unknown
+// rule matches nothing (nil, nil); a runtime error is returned as Match
+// returns it, and the rule does not match.
+func (e *Engine) MatchRule(store string, stmt map[string]any, rule string) ([]Match, error) {
+	c := e.byName[rule]
+	if c == nil || (c.stores != nil && !c.stores[store]) {
+		return nil, nil
+	}
+	if c.prog != nil {
+		m := e.vms.Get().(*vm.VM)
+		res, err := m.Run(c.prog, newEnv(store, stmt, e.needRaw))
+		e.vms.Put(m)
+		if err != nil {
+			return nil, whenError(c.name, err, "")
+		}
+		if ok, _ := res.(bool); !ok {
+			return nil, nil
+		}
+	}
+	out := make([]Match, 0, len(c.targets))
+	for _, t := range c.targets {
+		out = append(out, Match{Rule: c.name, Target: t})
+	}
+	return out, nil
+}
+
 // HasTransform reports whether rule changes what it sends; when it does
 // not, the stored statement can be sent as it is.
 func (e *Engine) HasTransform(rule string) bool {

@@ -3,8 +3,12 @@ package dispatch
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"math"
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/xapibridge/bridge/forwarders"
@@ -20,11 +24,21 @@ type Admin struct {
 	Personal *Personal // may be nil in the CLI; then Sealer must be set
 	Sealer   *Sealer
 	// Router evaluates the rules for back-fills.
-	Router   *Router
+	Router *Router
+	// Targets names the configured targets in config order (default: the
+	// names of Breakers); "personal" is always known.
+	Targets  []string
 	Breakers map[string]*forwarders.Breaker
-	// Dispatcher, when set (in `bridge serve`), is woken after a replay or
-	// a back-fill.
+	// Health, when set, is what the serving bridges recorded about each
+	// target: Status shows it (and the breakers' states from it when this
+	// process does not dispatch, as in the CLI).
+	Health lrs.TargetHealthStore
+	// Dispatcher, when set, is woken after a replay or a back-fill; while
+	// it runs (in `bridge serve`), Status shows its breakers' own states.
 	Dispatcher *Dispatcher
+	// Client makes CheckPersonal's requests (default: a 10s timeout, no
+	// redirects followed).
+	Client *http.Client
 }
 
 func (a *Admin) wake() {
@@ -38,33 +52,139 @@ type TargetStatus struct {
 	Target  string `json:"target"`
 	Pending int64  `json:"pending"`
 	Dead    int64  `json:"dead"`
-	Breaker string `json:"breaker,omitempty"`
+	// Breaker is "closed", "open" or "half-open"; empty for the personal
+	// target (each personal LRS has its own) and for a target no longer in
+	// the config.
+	Breaker      string     `json:"breaker,omitempty"`
+	BreakerSince *time.Time `json:"breaker_since,omitempty"`
+	BreakerCause string     `json:"breaker_cause,omitempty"`
+	// Retrying counts the pending deliveries that have failed at least once.
+	Retrying int64 `json:"retrying"`
+	// OldestPending is when the oldest pending delivery was recorded (its
+	// statement stored, or replayed), and OldestPendingSeconds its age.
+	OldestPending        *time.Time `json:"oldest_pending,omitempty"`
+	OldestPendingSeconds float64    `json:"oldest_pending_seconds,omitempty"`
+	// LastError is the error of the most recent failed attempt (through any
+	// bridge sharing the database), LastStatus its HTTP status (0: no
+	// answer), LastErrorAt when it failed.
+	LastError   string     `json:"last_error,omitempty"`
+	LastStatus  int        `json:"last_status,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 }
 
-// Status lists every configured target and any target that still has
-// deliveries.
+// configured is the configured targets' names in config order, then
+// "personal".
+func (a *Admin) configured() []string {
+	names := slices.Clone(a.Targets)
+	if names == nil {
+		names = slices.Sorted(maps.Keys(a.Breakers))
+	}
+	return append(names, PersonalTarget)
+}
+
+// Status lists every configured target, "personal", and any other target
+// that still has deliveries (one removed from the config), in that order.
 func (a *Admin) Status(ctx context.Context) ([]TargetStatus, error) {
-	stats, err := a.Outbox.OutboxStats(ctx)
+	stats, err := a.Outbox.OutboxDetails(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []TargetStatus
-	seen := map[string]bool{}
-	for _, s := range stats {
-		seen[s.Target] = true
-		out = append(out, TargetStatus{Target: s.Target, Pending: s.Pending, Dead: s.Dead})
-	}
-	for name := range a.Breakers {
-		if !seen[name] {
-			out = append(out, TargetStatus{Target: name})
+	health := map[string]lrs.TargetHealth{}
+	if a.Health != nil {
+		hs, err := a.Health.TargetHealth(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hs {
+			health[h.Target] = h
 		}
 	}
-	for i := range out {
-		if b, ok := a.Breakers[out[i].Target]; ok {
-			out[i].Breaker = b.State()
+	byName := map[string]lrs.TargetStats{}
+	names := a.configured()
+	var others []string
+	for _, st := range stats {
+		byName[st.Target] = st
+		if !slices.Contains(names, st.Target) {
+			others = append(others, st.Target)
 		}
+	}
+	slices.Sort(others)
+	now := time.Now()
+	live := a.Dispatcher != nil && a.Dispatcher.Running()
+	out := make([]TargetStatus, 0, len(names)+len(others))
+	for _, name := range append(names, others...) {
+		st := byName[name]
+		s := TargetStatus{Target: name, Pending: st.Pending, Dead: st.Dead, Retrying: st.Retrying}
+		if !st.OldestPending.IsZero() {
+			s.OldestPending = timePtr(st.OldestPending)
+			s.OldestPendingSeconds = math.Round(max(now.Sub(st.OldestPending).Seconds(), 0)*1000) / 1000
+		}
+		h := health[name]
+		if h.LastError != "" || !h.LastErrorAt.IsZero() {
+			s.LastError, s.LastStatus = h.LastError, h.LastStatus
+			s.LastErrorAt = timePtr(h.LastErrorAt)
+		}
+		if b, ok := a.Breakers[name]; ok {
+			var info forwarders.BreakerInfo
+			switch {
+			case live:
+				info = b.Info()
+			case h.Breaker != "":
+				info = recorded(h, b.OpenFor(), now)
+			default: // no bridge has recorded a transition
+				info = forwarders.BreakerInfo{State: forwarders.StateClosed}
+			}
+			s.Breaker, s.BreakerCause = info.State, info.Cause
+			if !info.Since.IsZero() {
+				s.BreakerSince = timePtr(info.Since)
+			}
+		}
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+// recorded is a breaker as a bridge recorded it: open until openFor has
+// passed, then half-open, as Breaker.State reports it.
+func recorded(h lrs.TargetHealth, openFor time.Duration, now time.Time) forwarders.BreakerInfo {
+	if h.Breaker == forwarders.StateOpen && openFor > 0 && now.After(h.BreakerSince.Add(openFor)) {
+		return forwarders.BreakerInfo{State: forwarders.StateHalfOpen, Since: h.BreakerSince.Add(openFor),
+			Cause: "open for " + openFor.String() + ": the next delivery is the probe"}
+	}
+	return forwarders.BreakerInfo{State: h.Breaker, Since: h.BreakerSince, Cause: h.BreakerCause}
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// checkTarget fails unless name is empty or names a target: a configured
+// one, "personal", or one that still has deliveries (a target removed from
+// the config keeps its dead letters until they are discarded). A typo must
+// not look like a target with nothing dead.
+func (a *Admin) checkTarget(ctx context.Context, name string) error {
+	known := a.configured()
+	if name == "" || slices.Contains(known, name) {
+		return nil
+	}
+	stats, err := a.Outbox.OutboxStats(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range stats {
+		if st.Target == name {
+			return nil
+		}
+		if !slices.Contains(known, st.Target) {
+			known = append(known, st.Target)
+		}
+	}
+	slices.Sort(known)
+	return lrs.Errorf(lrs.EINVALID, "target: no target %q (the targets are %s)", name, strings.Join(known, ", "))
 }
 
 // DeadLetter is a dead delivery as operators see it.
@@ -81,8 +201,12 @@ type DeadLetter struct {
 	Statement   json.RawMessage `json:"statement,omitempty"`
 }
 
-// Dead lists dead letters.
+// Dead lists dead letters. A filter naming a target that does not exist is
+// an error that lists the targets.
 func (a *Admin) Dead(ctx context.Context, f lrs.DeadFilter, withStatements bool) ([]DeadLetter, error) {
+	if err := a.checkTarget(ctx, f.Target); err != nil {
+		return nil, err
+	}
 	items, err := a.Outbox.ListDead(ctx, f)
 	if err != nil {
 		return nil, err
@@ -99,15 +223,23 @@ func (a *Admin) Dead(ctx context.Context, f lrs.DeadFilter, withStatements bool)
 	return out, nil
 }
 
-// Replay makes dead letters pending again.
+// Replay makes dead letters pending again (as Dead, a filter must name a
+// target that exists).
 func (a *Admin) Replay(ctx context.Context, f lrs.DeadFilter) (int64, error) {
+	if err := a.checkTarget(ctx, f.Target); err != nil {
+		return 0, err
+	}
 	n, err := a.Outbox.ReplayDead(ctx, f, time.Now())
 	a.wake()
 	return n, err
 }
 
-// Discard deletes dead letters.
+// Discard deletes dead letters (as Dead, a filter must name a target that
+// exists).
 func (a *Admin) Discard(ctx context.Context, f lrs.DeadFilter) (int64, error) {
+	if err := a.checkTarget(ctx, f.Target); err != nil {
+		return 0, err
+	}
 	return a.Outbox.DiscardDead(ctx, f)
 }
 
@@ -144,31 +276,52 @@ type PersonalView struct {
 	Created  time.Time       `json:"created"`
 }
 
-// RegisterPersonal validates and stores a registration (replacing an
-// earlier one for the same learner). Credentials are encrypted.
-func (a *Admin) RegisterPersonal(ctx context.Context, storeID int64, r PersonalRegistration) (*PersonalView, error) {
+// validatePersonal checks a registration (and defaults its version) and
+// returns the learner's agent key.
+func validatePersonal(r *PersonalRegistration) (string, error) {
 	if r.Agent == nil {
-		return nil, lrs.Errorf(lrs.EINVALID, "agent: required (the learner's xAPI Agent)")
+		return "", lrs.Errorf(lrs.EINVALID, "agent: required (the learner's xAPI Agent)")
 	}
 	if err := xapi.ValidateAgentParam(r.Agent, xapi.V200); err != nil {
-		return nil, lrs.Errorf(lrs.EINVALID, "agent: %v", err)
+		return "", lrs.Errorf(lrs.EINVALID, "agent: %v", err)
 	}
 	key, ok := xapi.AgentKey(r.Agent)
 	if !ok {
-		return nil, lrs.Errorf(lrs.EINVALID, "agent: must have an mbox, mbox_sha1sum, openid or account")
+		return "", lrs.Errorf(lrs.EINVALID, "agent: must have an mbox, mbox_sha1sum, openid or account")
 	}
 	u, err := url.Parse(r.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, lrs.Errorf(lrs.EINVALID, "endpoint: must be an http(s) URL such as https://my-lrs.example/xapi, got %q", r.Endpoint)
+		return "", lrs.Errorf(lrs.EINVALID, "endpoint: must be an http(s) URL such as https://my-lrs.example/xapi, got %q", r.Endpoint)
 	}
 	if r.Version == "" {
 		r.Version = "1.0.3"
 	}
 	if r.Version != "1.0.3" && r.Version != "2.0.0" {
-		return nil, lrs.Errorf(lrs.EINVALID, "version: must be 1.0.3 or 2.0.0, got %q", r.Version)
+		return "", lrs.Errorf(lrs.EINVALID, "version: must be 1.0.3 or 2.0.0, got %q", r.Version)
 	}
 	if r.Token != "" && (r.Username != "" || r.Password != "") {
-		return nil, lrs.Errorf(lrs.EINVALID, "token: use either username/password or token, not both")
+		return "", lrs.Errorf(lrs.EINVALID, "token: use either username/password or token, not both")
+	}
+	return key, nil
+}
+
+// CheckPersonal validates a registration as RegisterPersonal does, then
+// checks that the personal LRS answers xAPI's About and takes the
+// credentials (CheckPersonalLRS), without storing anything.
+func (a *Admin) CheckPersonal(ctx context.Context, r PersonalRegistration) error {
+	if _, err := validatePersonal(&r); err != nil {
+		return err
+	}
+	return CheckPersonalLRS(ctx, a.Client, r.Endpoint, r.Version, r.PersonalCredentials)
+}
+
+// RegisterPersonal validates and stores a registration (replacing an
+// earlier one for the same learner). Credentials are encrypted. It does not
+// contact the LRS: CheckPersonal does.
+func (a *Admin) RegisterPersonal(ctx context.Context, storeID int64, r PersonalRegistration) (*PersonalView, error) {
+	key, err := validatePersonal(&r)
+	if err != nil {
+		return nil, err
 	}
 	plain, _ := json.Marshal(r.PersonalCredentials)
 	agent, _ := json.Marshal(r.Agent)

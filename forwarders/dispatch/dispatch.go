@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,12 +62,32 @@ type Dispatcher struct {
 	PollInterval time.Duration // default 1s
 	Logger       *slog.Logger
 	Registry     prometheus.Registerer
+	// Health, when set, records each target's breaker transitions and the
+	// error of its most recent failed attempt, for `bridge forward status`.
+	Health lrs.TargetHealthStore
 
 	wakeMu    sync.Mutex
 	wakers    []chan struct{}
 	initOnce  sync.Once
 	metrics   *metrics
 	completed completer
+	running   atomic.Bool
+
+	healthMu   sync.Mutex
+	breakerQ   map[string]breakerReport // transitions not yet recorded, the latest per target
+	healthKick chan struct{}
+	noted      map[string]notedFailure // the last failure recorded per target
+}
+
+// breakerReport is a breaker state waiting to be recorded in Health.
+type breakerReport struct {
+	state, cause string
+	at           time.Time
+}
+
+type notedFailure struct {
+	msg string
+	at  time.Time
 }
 
 type metrics struct {
@@ -98,15 +119,117 @@ func (d *Dispatcher) doInit() {
 		d.Registry.MustRegister(m.delivered, m.retried, m.dead, m.depth, m.deadDepth, m.state, m.delay)
 	}
 	d.metrics = m
+	d.healthKick = make(chan struct{}, 1)
 }
 
-// BreakerChanged records a breaker's new state ("closed", "half-open",
-// "open") in bridge_forward_breaker_state at once, so short openings show
-// in /metrics and not only those that last until the next gauge refresh.
-// It may be called before Run.
-func (d *Dispatcher) BreakerChanged(target, state string) {
+// BreakerChanged records a breaker's transition: its new state ("closed",
+// "half-open", "open") in bridge_forward_breaker_state at once, so short
+// openings show in /metrics and not only those that last until the next
+// gauge refresh; and, with Health, the state and its cause in the database
+// (in the background: it is called while the breaker is locked). It may be
+// called before Run.
+func (d *Dispatcher) BreakerChanged(c forwarders.StateChange) {
 	d.init()
-	d.metrics.state.WithLabelValues(target).Set(stateValue(state))
+	d.metrics.state.WithLabelValues(c.Target).Set(stateValue(c.To))
+	d.queueBreaker(c.Target, c.To, c.Cause, time.Now())
+}
+
+// Running reports whether Run is dispatching (in `bridge serve`; not in a
+// CLI command, whose breakers never send).
+func (d *Dispatcher) Running() bool { return d.running.Load() }
+
+func (d *Dispatcher) queueBreaker(target, state, cause string, at time.Time) {
+	if d.Health == nil {
+		return
+	}
+	d.healthMu.Lock()
+	if d.breakerQ == nil {
+		d.breakerQ = map[string]breakerReport{}
+	}
+	d.breakerQ[target] = breakerReport{state: state, cause: cause, at: at}
+	d.healthMu.Unlock()
+	select {
+	case d.healthKick <- struct{}{}:
+	default:
+	}
+}
+
+// recordBreakers writes queued breaker transitions until ctx ends.
+func (d *Dispatcher) recordBreakers(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.healthKick:
+		}
+		d.flushBreakers()
+	}
+}
+
+func (d *Dispatcher) flushBreakers() {
+	d.healthMu.Lock()
+	q := d.breakerQ
+	d.breakerQ = nil
+	d.healthMu.Unlock()
+	for target, r := range q {
+		ctx, cancel := recordContext()
+		if err := d.Health.RecordBreaker(ctx, target, r.state, r.cause, r.at); err != nil {
+			d.Logger.Warn("recording breaker state failed", "target", target, "error", err)
+		}
+		cancel()
+	}
+}
+
+// noteFailure records o, a failed attempt to deliver to t (through via,
+// the forwarder's name, when it is not t's: a personal LRS), as t's most
+// recent failure. A target failing the same way again within a second is
+// not written again.
+func (d *Dispatcher) noteFailure(t *Target, via string, o forwarders.Outcome) {
+	if d.Health == nil {
+		return
+	}
+	msg := o.Error
+	if via != "" && via != t.Name {
+		msg = via + ": " + msg
+	}
+	now := time.Now()
+	d.healthMu.Lock()
+	if n, ok := d.noted[t.Name]; ok && n.msg == msg && now.Sub(n.at) < time.Second {
+		d.healthMu.Unlock()
+		return
+	}
+	if d.noted == nil {
+		d.noted = map[string]notedFailure{}
+	}
+	d.noted[t.Name] = notedFailure{msg: msg, at: now}
+	d.healthMu.Unlock()
+	ctx, cancel := recordContext()
+	defer cancel()
+	if err := d.Health.RecordFailure(ctx, t.Name, o.Status, msg, now); err != nil {
+		d.Logger.Warn("recording delivery failure failed", "target", t.Name, "error", err)
+	}
+}
+
+// failure is the outcome that best explains a batch's failures (see
+// forwarders.FailureCause), and whether there is one: outcomes the
+// breaker kept from the target are not attempts.
+func failure(out []forwarders.Outcome) (forwarders.Outcome, bool) {
+	var failed []forwarders.Outcome
+	for _, o := range out {
+		if !o.OK && o.Error != forwarders.CircuitOpen {
+			failed = append(failed, o)
+		}
+	}
+	if len(failed) == 0 {
+		return forwarders.Outcome{}, false
+	}
+	cause := forwarders.FailureCause(failed)
+	for _, o := range failed {
+		if o.Error == cause {
+			return o, true
+		}
+	}
+	return failed[0], true
 }
 
 // Wake tells every worker that new deliveries may be due.
@@ -133,8 +256,16 @@ func (d *Dispatcher) waker() chan struct{} {
 // is sending and returns.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
+	d.running.Store(true)
+	defer d.running.Store(false)
 	var wg sync.WaitGroup
 	for _, t := range d.Targets {
+		if t.Sender != nil {
+			// This process's breaker starts closed: a state recorded before a
+			// restart no longer holds.
+			info := t.Sender.Info()
+			d.queueBreaker(t.Name, info.State, "the bridge started", time.Now())
+		}
 		if t.BatchSize <= 0 {
 			t.BatchSize = 50
 		}
@@ -162,9 +293,20 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		defer wg.Done()
 		d.gauges(ctx)
 	}()
+	if d.Health != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.recordBreakers(ctx)
+		}()
+	}
 	wg.Wait()
-	// Record the deliveries the last batches delivered.
+	// Record the deliveries the last batches delivered, and the breakers'
+	// last transitions.
 	d.completed.wait()
+	if d.Health != nil {
+		d.flushBreakers()
+	}
 }
 
 // gauges refreshes queue depths and breaker states for /metrics.
@@ -348,9 +490,11 @@ func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) bool {
 	for _, k := range order {
 		f, err := d.Personal.Forwarder(ctx, k.store, k.agent)
 		if err != nil {
+			o := forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()}
 			for _, it := range groups[k] {
-				d.record(t, it, forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()})
+				d.record(t, it, o)
 			}
+			d.noteFailure(t, "", o)
 			ok = false
 			continue
 		}
@@ -409,7 +553,9 @@ func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Bre
 	for _, it := range items {
 		body, err := d.prepare(it)
 		if err != nil {
-			d.record(t, it, forwarders.Outcome{Permanent: true, Error: err.Error()})
+			o := forwarders.Outcome{Permanent: true, Error: err.Error()}
+			d.record(t, it, o)
+			d.noteFailure(t, "", o)
 			allOK = false
 			continue
 		}
@@ -420,6 +566,9 @@ func (d *Dispatcher) sendBatch(ctx context.Context, t *Target, f *forwarders.Bre
 		return allOK, false, 0
 	}
 	outcomes := f.Send(ctx, batch)
+	if o, failed := failure(outcomes); failed {
+		d.noteFailure(t, f.Name(), o)
+	}
 	done := make([]int64, 0, len(sent))
 	delay := d.metrics.delay.WithLabelValues(t.Name)
 	now := time.Now()

@@ -71,7 +71,7 @@ type Personal struct {
 	Sealer   *Sealer
 	Delivery Target // batch size, timeout, retry and breaker settings
 	Breaker  forwarders.BreakerConfig
-	OnState  func(target, from, to string)
+	OnState  func(forwarders.StateChange)
 
 	mu         sync.Mutex
 	forwarders map[string]cachedForwarder

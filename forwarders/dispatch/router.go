@@ -119,17 +119,23 @@ func (r *Router) Routed() {
 }
 
 // RouteRule is Route restricted to the rule named only (every rule when
-// only is empty), for back-fills.
+// only is empty), for back-fills. The rule is evaluated alone
+// (rules.Engine.MatchRule): Match keeps the first matching rule per
+// target, so filtering its result to a later rule would lose the targets
+// an earlier rule shares with it.
 func (r *Router) RouteRule(storeID int64, stmt map[string]any, only string) []lrs.Delivery {
-	matches, err := r.rules.Match(r.names.name(storeID), stmt)
+	var matches []rules.Match
+	var err error
+	if only == "" {
+		matches, err = r.rules.Match(r.names.name(storeID), stmt)
+	} else {
+		matches, err = r.rules.MatchRule(r.names.name(storeID), stmt, only)
+	}
 	if err != nil {
 		r.log.Warn("a rule failed on a statement", "statement", stmt["id"], "error", err)
 	}
 	var out []lrs.Delivery
 	for _, m := range matches {
-		if only != "" && m.Rule != only {
-			continue
-		}
 		if m.Target != PersonalTarget {
 			out = append(out, lrs.Delivery{Target: m.Target, Rule: m.Rule})
 			continue

@@ -469,3 +469,25 @@ func TestRouterStoreNamesFromStores(t *testing.T) {
 		t.Errorf("routing 100 statements of a known store read the store list %d times", stores.calls-calls)
 	}
 }
+
+// A back-fill of a rule records its deliveries to every target it names,
+// also to a target an earlier rule sends the same statement to: Match
+// keeps the first matching rule per target, so filtering Match to the
+// back-filled rule returned nothing for such a target (issue 14 review).
+// Route, for live ingest, still sends the statement once per target.
+func TestRouterRouteRuleSharedTarget(t *testing.T) {
+	e := compileRouterRules(t,
+		rules.Rule{Name: "old", When: `verbIs("completed")`, Targets: []string{"archive"}},
+		rules.Rule{Name: "new", Targets: []string{"archive", "lake"}},
+		rules.Rule{Name: "learners", Stores: []string{"moodle"}, Targets: []string{PersonalTarget}},
+	)
+	r := NewRouter(e, &fakePersonal{registered: map[int64][]string{1: {annKey}}}, nil, nil, nil)
+	stmt := routerStatement("completed", ann)
+	checkDeliveries(t, r.RouteRule(1, stmt, "new"), []lrs.Delivery{{Target: "archive", Rule: "new"}, {Target: "lake", Rule: "new"}})
+	checkDeliveries(t, r.RouteRule(1, stmt, "old"), []lrs.Delivery{{Target: "archive", Rule: "old"}})
+	checkDeliveries(t, r.Route(1, stmt), []lrs.Delivery{{Target: "archive", Rule: "old"}, {Target: "lake", Rule: "new"}})
+	// The rule alone still honours its stores and when.
+	checkDeliveries(t, r.RouteRule(1, stmt, "learners"), nil)
+	checkDeliveries(t, r.RouteRule(1, routerStatement("attempted", ann), "old"), nil)
+	checkDeliveries(t, r.RouteRule(1, stmt, "no-such-rule"), nil)
+}

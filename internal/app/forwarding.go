@@ -84,6 +84,44 @@ func secretKey(cfg *config.Config) (string, error) {
 	return key, nil
 }
 
+// warnUnusedTargets warns about each configured target no rule sends to:
+// nothing will ever be delivered to it, which is rarely what was meant (a
+// rule's targets: list missing it, or a target left over).
+func warnUnusedTargets(cfg *config.Config, log *slog.Logger) {
+	used := map[string]bool{}
+	for _, r := range cfg.Rules {
+		for _, t := range r.Targets {
+			used[t] = true
+		}
+	}
+	for _, t := range cfg.Targets {
+		if !used[t.Name] {
+			log.Warn("no rule sends to this target: nothing will be forwarded to it (add it to a rule's targets, or remove it)", "target", t.Name)
+		}
+	}
+}
+
+// logBreaker logs a breaker transition with its cause: opening (the target
+// is failing) at WARN, with the error that tripped it; half-open (a probe
+// is let through) and closed again (the target recovered) at INFO.
+func logBreaker(log *slog.Logger, c forwarders.StateChange) {
+	attrs := []any{"target", c.Target, "from", c.From, "to", c.To, "cause", c.Cause}
+	switch c.To {
+	case forwarders.StateOpen:
+		msg := "circuit breaker opened: deliveries to the target wait"
+		if c.From == forwarders.StateHalfOpen {
+			msg = "circuit breaker opened again: the probe failed"
+		} else if c.Failures > 0 {
+			attrs = append(attrs, "failed_batches", c.Failures)
+		}
+		log.Warn(msg, attrs...)
+	case forwarders.StateHalfOpen:
+		log.Info("circuit breaker half-open: probing the target", attrs...)
+	default:
+		log.Info("circuit breaker closed: the target recovered", attrs...)
+	}
+}
+
 func retryPolicy(r config.Retry) forwarders.RetryPolicy {
 	return forwarders.RetryPolicy{InitialBackoff: r.InitialBackoff.Duration, MaxBackoff: r.MaxBackoff.Duration,
 		MaxAttempts: r.MaxAttempts, MaxAge: r.MaxAge.Duration}.WithDefaults()
@@ -132,12 +170,13 @@ func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *s
 	if err != nil {
 		return nil, err
 	}
+	warnUnusedTargets(cfg, log)
 	var d *dispatch.Dispatcher // set below; breakers change state only once it runs
 	breakers := map[string]*forwarders.Breaker{}
-	onState := func(target, from, to string) {
-		log.Warn("circuit breaker changed state", "target", target, "from", from, "to", to)
-		if _, configured := breakers[target]; configured && d != nil {
-			d.BreakerChanged(target, to)
+	onState := func(c forwarders.StateChange) {
+		logBreaker(log, c)
+		if _, configured := breakers[c.Target]; configured && d != nil {
+			d.BreakerChanged(c)
 		}
 	}
 	pd := cfg.Forwarding.Personal
@@ -146,7 +185,9 @@ func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *s
 	personal.Refresh(ctx)
 
 	var targets []*dispatch.Target
+	var names []string
 	for i, t := range cfg.Targets {
+		names = append(names, t.Name)
 		var f forwarders.Forwarder
 		switch t.Type {
 		case "xapi":
@@ -168,9 +209,9 @@ func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *s
 		Concurrency: pd.Concurrency, Retry: retryPolicy(pd.Retry), Timeout: pd.Timeout.Duration, LeaseExtra: leaseExtra})
 
 	d = &dispatch.Dispatcher{Outbox: db, Targets: targets, Transform: engine, Personal: personal,
-		PollInterval: cfg.Forwarding.PollInterval.Duration, Logger: log, Registry: reg}
+		PollInterval: cfg.Forwarding.PollInterval.Duration, Logger: log, Registry: reg, Health: db}
 	rt := dispatch.NewRouter(engine, personal, d, db, log)
 	admin := &dispatch.Admin{Outbox: db, Store: db, Personal: personal, Sealer: sealer, Router: rt,
-		Breakers: breakers, Dispatcher: d}
+		Targets: names, Breakers: breakers, Health: db, Dispatcher: d}
 	return &Forwarding{Engine: engine, Router: rt, Dispatcher: d, Admin: admin}, nil
 }

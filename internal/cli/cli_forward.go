@@ -175,18 +175,14 @@ func forwardCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comma
 			return withAdmin(cmd.Context(), cfg, func(a *dispatch.Admin) error { return fn(cmd, a) })
 		}
 	}
-	status := &cobra.Command{Use: "status", Short: "Pending and dead deliveries per target", Args: cobra.NoArgs,
+	status := &cobra.Command{Use: "status", Short: "Per target: breaker, pending, oldest pending, retrying, dead, and the last error", Args: cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, a *dispatch.Admin) error {
 			st, err := a.Status(cmd.Context())
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TARGET\tPENDING\tDEAD")
-			for _, s := range st {
-				fmt.Fprintf(tw, "%s\t%d\t%d\n", s.Target, s.Pending, s.Dead)
-			}
-			return tw.Flush()
+			writeStatus(out, st, time.Now())
+			return nil
 		})}
 	dead := &cobra.Command{Use: "dead", Short: "List dead deliveries", Args: cobra.NoArgs,
 		RunE: run(func(cmd *cobra.Command, a *dispatch.Admin) error {
@@ -234,7 +230,7 @@ func forwardCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comma
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "%s %d dead deliveries\n", map[bool]string{true: "replayed", false: "discarded"}[replay], n)
+				fmt.Fprintln(out, deadActionMessage(n, replay))
 				return nil
 			})}
 		c.Flags().String("target", "", "every dead delivery of this target")
@@ -246,27 +242,86 @@ func forwardCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comma
 		RunE: run(func(cmd *cobra.Command, a *dispatch.Admin) error {
 			rule, _ := cmd.Flags().GetString("rule")
 			sinceS, _ := cmd.Flags().GetString("since")
-			var since time.Time
-			if sinceS != "" {
-				t, err := xapi.ParseTimestamp(sinceS)
-				if err != nil {
-					return fmt.Errorf("--since: %q is not a timestamp", sinceS)
-				}
-				since = t
+			since, err := dispatch.ParseSince(sinceS)
+			if err != nil {
+				return fmt.Errorf("--since: %w", err)
 			}
 			n, err := a.Backfill(cmd.Context(), 1, rule, since)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "queued %d deliveries for rule %q; a running bridge sends them\n", n, rule)
+			fmt.Fprintf(out, "queued %s for rule %q; a running bridge sends them\n", count(n, "delivery", "deliveries"), rule)
 			return nil
 		})}
 	backfill.Flags().String("rule", "", "the rule to run (required)")
-	backfill.Flags().String("since", "", "only statements stored at or after this time")
+	backfill.Flags().String("since", "", "only statements stored at or after this time: "+dispatch.SinceFormats)
 	backfill.MarkFlagRequired("rule")
 	cmd.AddCommand(status, dead, action("replay", "Send dead deliveries again", true),
 		action("discard", "Delete dead deliveries", false), backfill)
 	return cmd
+}
+
+// writeStatus prints `bridge forward status`: one row per target.
+func writeStatus(out io.Writer, st []dispatch.TargetStatus, now time.Time) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tBREAKER\tPENDING\tOLDEST\tRETRYING\tDEAD\tLAST ERROR")
+	for _, s := range st {
+		breaker, oldest, lastErr := "-", "-", "-"
+		if s.Breaker != "" {
+			breaker = s.Breaker
+		}
+		if s.OldestPending != nil {
+			oldest = age(now.Sub(*s.OldestPending))
+		}
+		if s.LastError != "" {
+			lastErr = s.LastError
+			if len(lastErr) > 80 {
+				lastErr = strings.ToValidUTF8(lastErr[:80], "") + "..."
+			}
+			if s.LastErrorAt != nil {
+				lastErr += " (" + age(now.Sub(*s.LastErrorAt)) + " ago)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", s.Target, breaker, s.Pending, oldest, s.Retrying, s.Dead, lastErr)
+	}
+	tw.Flush()
+}
+
+// age is a duration as operators read it: 42s, 5m07s, 3h20m, 2d4h.
+func age(d time.Duration) string {
+	d = max(d, 0).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// count is "1 delivery", "3 deliveries".
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// deadActionMessage says what a replay or a discard did.
+func deadActionMessage(n int64, replay bool) string {
+	switch {
+	case n == 0 && replay:
+		return "no dead deliveries to queue again"
+	case n == 0:
+		return "no dead deliveries to discard"
+	case replay:
+		return count(n, "dead delivery", "dead deliveries") + " queued again; a running bridge sends them"
+	default:
+		return count(n, "dead delivery", "dead deliveries") + " discarded"
+	}
 }
 
 func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Command {
@@ -315,6 +370,11 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 			r.Username, _ = cmd.Flags().GetString("username")
 			r.Password = os.Getenv("PERSONAL_LRS_PASSWORD")
 			r.Token = os.Getenv("PERSONAL_LRS_TOKEN")
+			if noCheck, _ := cmd.Flags().GetBool("no-check"); !noCheck {
+				if err := a.CheckPersonal(cmd.Context(), r); err != nil {
+					return fmt.Errorf("%w (not registered; --no-check registers it without asking the LRS)", err)
+				}
+			}
 			v, err := a.RegisterPersonal(cmd.Context(), storeID, r)
 			if err != nil {
 				return err
@@ -326,6 +386,7 @@ func personalCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comm
 	add.Flags().String("endpoint", "", "the personal LRS's xAPI endpoint (required)")
 	add.Flags().String("version", "1.0.3", "xAPI version the personal LRS speaks")
 	add.Flags().String("username", "", "Basic auth user; the password comes from $PERSONAL_LRS_PASSWORD (or a bearer token from $PERSONAL_LRS_TOKEN); not BRIDGE_*, which the config reserves")
+	add.Flags().Bool("no-check", false, "register without first checking that the endpoint answers xAPI's About and takes the credentials")
 	add.MarkFlagRequired("agent")
 	add.MarkFlagRequired("endpoint")
 	list := &cobra.Command{Use: "list", Short: "List registered personal LRSs", Args: cobra.NoArgs,
