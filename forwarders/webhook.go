@@ -17,7 +17,7 @@ import (
 const (
 	HeaderDelivery  = "X-Bridge-Delivery"  // outbox delivery id(s), comma-separated for a batch
 	HeaderTimestamp = "X-Bridge-Timestamp" // unix seconds at signing time (only with HMACSecret)
-	HeaderSignature = "X-Bridge-Signature" // "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body)
+	HeaderSignature = "X-Bridge-Signature" // "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + delivery + "." + body)
 )
 
 // WebhookConfig configures a forwarder to any HTTP endpoint.
@@ -43,12 +43,16 @@ type WebhookConfig struct {
 // and, when HMACSecret is set:
 //
 //	X-Bridge-Timestamp: <unix seconds>
-//	X-Bridge-Signature: sha256=<lower-case hex of HMAC-SHA256(secret, timestamp + "." + body)>
+//	X-Bridge-Signature: sha256=<lower-case hex of HMAC-SHA256(secret, timestamp + "." + delivery + "." + body)>
 //
-// A receiver verifies a request by recomputing the HMAC over the exact raw body bytes it received,
-// prefixed by the X-Bridge-Timestamp value and a dot, comparing in constant time, and rejecting
-// timestamps too far from its clock (replay protection). Go receivers can call VerifySignature.
-// Deliveries are at-least-once: a receiver should dedupe on X-Bridge-Delivery (or the statement id).
+// where timestamp and delivery are the X-Bridge-Timestamp and X-Bridge-Delivery values as sent. A
+// receiver verifies a request by recomputing the HMAC over those two header values and the exact raw
+// body bytes it received, comparing in constant time; it rejects timestamps too far from its clock and
+// drops a delivery id it has already accepted. Signing the delivery id is what makes the two checks
+// hold together: within the timestamp window a replayed request carries the same delivery id (changing
+// it breaks the signature), so it is dropped as a repeat; past the window its timestamp is refused. Go
+// receivers can call VerifyRequest. Deliveries are at-least-once (a retry is the same delivery id with
+// a new timestamp): a receiver should dedupe on X-Bridge-Delivery (or the statement id).
 //
 // Status classification is the shared one (see the package doc); a non-2xx applies to the whole request
 // (no splitting). In single mode, the statements are sent in order and the first retryable failure stops
@@ -160,58 +164,94 @@ func (w *Webhook) send(ctx context.Context, body []byte, delivery string) Outcom
 	if w.secret != nil {
 		ts := strconv.FormatInt(w.now().Unix(), 10)
 		h.Set(HeaderTimestamp, ts)
-		h.Set(HeaderSignature, Sign(string(w.secret), ts, body))
+		h.Set(HeaderSignature, Sign(string(w.secret), ts, delivery, body))
 	}
 	r := do(ctx, w.client, w.timeout, w.method, w.url, h, body)
 	return classify(ctx, r, w.timeout, time.Now())
 }
 
-// Sign returns the X-Bridge-Signature value for a body signed at timestamp (unix seconds, as sent in
-// X-Bridge-Timestamp): "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body)).
-func Sign(secret, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+// Sign returns the X-Bridge-Signature value for a body sent with X-Bridge-Timestamp timestamp (unix
+// seconds) and X-Bridge-Delivery delivery: "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." +
+// delivery + "." + body)).
+func Sign(secret, timestamp, delivery string, body []byte) string {
+	return "sha256=" + hex.EncodeToString(mac(secret, body, timestamp, delivery))
 }
 
-// Errors returned by VerifySignature (wrapped; test with errors.Is).
+// mac is HMAC-SHA256(secret, each of parts + ".", then body).
+func mac(secret string, body []byte, parts ...string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{'.'})
+	}
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// Errors returned by VerifyRequest (wrapped; test with errors.Is).
 var (
 	ErrSignatureFormat   = errors.New("malformed signature or timestamp")
 	ErrSignatureMismatch = errors.New("signature mismatch")
 	ErrSignatureExpired  = errors.New("timestamp outside the allowed skew")
 )
 
-// VerifySignature checks a webhook request: timestamp and signature are the X-Bridge-Timestamp and
-// X-Bridge-Signature header values, body the raw request body. The timestamp must be within maxSkew of
-// now (either direction; maxSkew <= 0 disables the check, which gives up replay protection). The signature
-// is compared in constant time.
+// VerifyRequest checks a webhook request as a receiver should: h holds its headers (X-Bridge-Timestamp,
+// X-Bridge-Delivery, X-Bridge-Signature) and body is the raw request body. See VerifyDelivery. It does
+// not remember delivery ids: the receiver drops one it has already accepted.
+func VerifyRequest(secret string, h http.Header, body []byte, maxSkew time.Duration, now time.Time) error {
+	return VerifyDelivery(secret, h.Get(HeaderTimestamp), h.Get(HeaderDelivery), body, h.Get(HeaderSignature), maxSkew, now)
+}
+
+// VerifyDelivery checks a webhook request: timestamp, delivery and signature are the X-Bridge-Timestamp,
+// X-Bridge-Delivery and X-Bridge-Signature header values, body the raw request body. The timestamp must
+// be within maxSkew of now (either direction; maxSkew <= 0 disables the check, which gives up replay
+// protection). The signature is compared in constant time.
+func VerifyDelivery(secret, timestamp, delivery string, body []byte, signature string, maxSkew time.Duration, now time.Time) error {
+	got, err := parseSignature(timestamp, signature, maxSkew, now)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(got, mac(secret, body, strings.TrimSpace(timestamp), strings.TrimSpace(delivery))) {
+		return ErrSignatureMismatch
+	}
+	return nil
+}
+
+// VerifySignature checks the signature bridges sent before the delivery id was signed: HMAC-SHA256 over
+// timestamp + "." + body only.
+//
+// Deprecated: requests are now signed over X-Bridge-Delivery too, so they fail this check with
+// ErrSignatureMismatch; use VerifyRequest (or VerifyDelivery).
 func VerifySignature(secret string, timestamp string, body []byte, signature string, maxSkew time.Duration, now time.Time) error {
+	got, err := parseSignature(timestamp, signature, maxSkew, now)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(got, mac(secret, body, strings.TrimSpace(timestamp))) {
+		return fmt.Errorf("%w (signatures cover %s too: verify with VerifyRequest)", ErrSignatureMismatch, HeaderDelivery)
+	}
+	return nil
+}
+
+// parseSignature checks the timestamp window and returns the signature's digest.
+func parseSignature(timestamp, signature string, maxSkew time.Duration, now time.Time) ([]byte, error) {
 	ts, err := strconv.ParseInt(strings.TrimSpace(timestamp), 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: timestamp %q", ErrSignatureFormat, timestamp)
+		return nil, fmt.Errorf("%w: timestamp %q", ErrSignatureFormat, timestamp)
 	}
 	hexSig, ok := strings.CutPrefix(strings.TrimSpace(signature), "sha256=")
 	if !ok {
-		return fmt.Errorf("%w: signature must start with sha256=", ErrSignatureFormat)
+		return nil, fmt.Errorf("%w: signature must start with sha256=", ErrSignatureFormat)
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%w: signature is not a hex SHA-256 digest", ErrSignatureFormat)
+		return nil, fmt.Errorf("%w: signature is not a hex SHA-256 digest", ErrSignatureFormat)
 	}
 	if maxSkew > 0 {
 		// Sub saturates, so compare both ways instead of negating (-minDuration overflows).
 		if skew := now.Sub(time.Unix(ts, 0)); skew > maxSkew || skew < -maxSkew {
-			return fmt.Errorf("%w: %s off (max %s)", ErrSignatureExpired, skew.Truncate(time.Second), maxSkew)
+			return nil, fmt.Errorf("%w: %s off (max %s)", ErrSignatureExpired, skew.Truncate(time.Second), maxSkew)
 		}
 	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(strings.TrimSpace(timestamp)))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	if !hmac.Equal(got, m.Sum(nil)) {
-		return ErrSignatureMismatch
-	}
-	return nil
+	return got, nil
 }

@@ -80,7 +80,7 @@ func TestWebhookHMAC(t *testing.T) {
 	ft := newTarget(t)
 	// The receiver verifies the way a Go receiver would.
 	ft.Handle(func(rw http.ResponseWriter, r *http.Request, body []byte) {
-		err := VerifySignature(secret, r.Header.Get(HeaderTimestamp), body, r.Header.Get(HeaderSignature), 5*time.Minute, time.Now())
+		err := VerifyRequest(secret, r.Header, body, 5*time.Minute, time.Now())
 		if err != nil {
 			rw.WriteHeader(http.StatusUnauthorized)
 			_, _ = rw.Write([]byte(err.Error()))
@@ -100,7 +100,7 @@ func TestWebhookHMAC(t *testing.T) {
 	}
 
 	r := ft.Requests()[0]
-	ts, sig, body := r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), r.Body
+	ts, dl, sig, body := r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderDelivery), r.Header.Get(HeaderSignature), r.Body
 	n, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || time.Since(time.Unix(n, 0)).Abs() > time.Minute {
 		t.Fatalf("timestamp %q", ts)
@@ -108,36 +108,36 @@ func TestWebhookHMAC(t *testing.T) {
 	if !strings.HasPrefix(sig, "sha256=") || len(sig) != len("sha256=")+64 {
 		t.Fatalf("signature %q", sig)
 	}
-	if sig != Sign(secret, ts, body) {
+	if sig != Sign(secret, ts, dl, body) {
 		t.Errorf("signature differs from Sign")
 	}
 	now := time.Unix(n, 0)
-	if err := VerifySignature(secret, ts, body, sig, time.Minute, now); err != nil {
+	if err := VerifyDelivery(secret, ts, dl, body, sig, time.Minute, now); err != nil {
 		t.Errorf("valid signature: %v", err)
 	}
 	tampered := append([]byte(nil), body...)
 	tampered[len(tampered)-2] = ' '
-	if err := VerifySignature(secret, ts, tampered, sig, time.Minute, now); !errors.Is(err, ErrSignatureMismatch) {
+	if err := VerifyDelivery(secret, ts, dl, tampered, sig, time.Minute, now); !errors.Is(err, ErrSignatureMismatch) {
 		t.Errorf("tampered body: %v", err)
 	}
-	if err := VerifySignature(secret, strconv.FormatInt(n+1, 10), body, sig, time.Minute, now); !errors.Is(err, ErrSignatureMismatch) {
+	if err := VerifyDelivery(secret, strconv.FormatInt(n+1, 10), dl, body, sig, time.Minute, now); !errors.Is(err, ErrSignatureMismatch) {
 		t.Errorf("changed timestamp: %v", err)
 	}
-	if err := VerifySignature(secret, ts, body, sig, time.Minute, now.Add(2*time.Minute)); !errors.Is(err, ErrSignatureExpired) {
+	if err := VerifyDelivery(secret, ts, dl, body, sig, time.Minute, now.Add(2*time.Minute)); !errors.Is(err, ErrSignatureExpired) {
 		t.Errorf("old request: %v", err)
 	}
-	if err := VerifySignature(secret, ts, body, sig, time.Minute, now.Add(-2*time.Minute)); !errors.Is(err, ErrSignatureExpired) {
+	if err := VerifyDelivery(secret, ts, dl, body, sig, time.Minute, now.Add(-2*time.Minute)); !errors.Is(err, ErrSignatureExpired) {
 		t.Errorf("request from the future: %v", err)
 	}
-	if err := VerifySignature(secret, "99999999999999999", body, sig, time.Minute, now); !errors.Is(err, ErrSignatureExpired) {
+	if err := VerifyDelivery(secret, "99999999999999999", dl, body, sig, time.Minute, now); !errors.Is(err, ErrSignatureExpired) {
 		t.Errorf("far-future timestamp: %v", err)
 	}
 	for _, bad := range []string{"", strings.TrimPrefix(sig, "sha256="), "sha1=" + sig[7:], "sha256=zz", "sha256=abcd"} {
-		if err := VerifySignature(secret, ts, body, bad, time.Minute, now); !errors.Is(err, ErrSignatureFormat) {
+		if err := VerifyDelivery(secret, ts, dl, body, bad, time.Minute, now); !errors.Is(err, ErrSignatureFormat) {
 			t.Errorf("signature %q: %v", bad, err)
 		}
 	}
-	if err := VerifySignature(secret, "yesterday", body, sig, time.Minute, now); !errors.Is(err, ErrSignatureFormat) {
+	if err := VerifyDelivery(secret, "yesterday", dl, body, sig, time.Minute, now); !errors.Is(err, ErrSignatureFormat) {
 		t.Errorf("bad timestamp: %v", err)
 	}
 }
@@ -149,8 +149,9 @@ func TestWebhookFixedClockSignature(t *testing.T) {
 	in := []Item{{DeliveryID: 1, Statement: []byte(`{"id":"x"}`)}}
 	checkOK(t, w.Send(context.Background(), in), 1)
 	r := ft.Requests()[0]
-	// Computed independently: printf '1700000000.{"id":"x"}' | openssl dgst -sha256 -hmac key
-	const want = "sha256=" + "c275209bfed50f54f9b0d8dafaf250f3f08155fdaadece7fc4d3f5c7e3c8b6ba"
+	// Computed independently: printf '1700000000.1.{"id":"x"}' | openssl dgst -sha256 -hmac key
+	// (timestamp, X-Bridge-Delivery, body)
+	const want = "sha256=" + "19d462a2eb97cbccc5bacfa3a1c5c73ed8eaeaf9a6fd4ad20f326baa12942f40"
 	if r.Header.Get(HeaderTimestamp) != "1700000000" {
 		t.Errorf("timestamp = %q", r.Header.Get(HeaderTimestamp))
 	}

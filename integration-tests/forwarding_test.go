@@ -600,15 +600,20 @@ func TestForwardWebhookHMAC(t *testing.T) {
 				t.Errorf("%s: %s with Content-Type %q, User-Agent %q", name, r.Method, r.Header.Get("Content-Type"), r.Header.Get("User-Agent"))
 			}
 			ts, sig := r.Header.Get(forwarders.HeaderTimestamp), r.Header.Get(forwarders.HeaderSignature)
-			if err := forwarders.VerifySignature(secret, ts, r.Body, sig, 5*time.Minute, time.Now()); err != nil {
+			if err := forwarders.VerifyRequest(secret, r.Header, r.Body, 5*time.Minute, time.Now()); err != nil {
 				t.Errorf("%s: signature does not verify: %v (timestamp %q, signature %q)", name, err, ts, sig)
 			}
-			if err := forwarders.VerifySignature("wrong-secret", ts, r.Body, sig, 5*time.Minute, time.Now()); err == nil {
+			if err := forwarders.VerifyRequest("wrong-secret", r.Header, r.Body, 5*time.Minute, time.Now()); err == nil {
 				t.Errorf("%s: signature verifies with a wrong secret", name)
 			}
 			tampered := append(slices.Clone(r.Body[:len(r.Body)-1]), ' ', r.Body[len(r.Body)-1])
-			if err := forwarders.VerifySignature(secret, ts, tampered, sig, 5*time.Minute, time.Now()); err == nil {
+			if err := forwarders.VerifyRequest(secret, r.Header, tampered, 5*time.Minute, time.Now()); err == nil {
 				t.Errorf("%s: signature verifies a changed body", name)
+			}
+			other := r.Header.Clone()
+			other.Set(forwarders.HeaderDelivery, "999999")
+			if err := forwarders.VerifyRequest(secret, other, r.Body, 5*time.Minute, time.Now()); err == nil {
+				t.Errorf("%s: signature verifies a changed %s", name, forwarders.HeaderDelivery)
 			}
 			dh := r.Header.Get(forwarders.HeaderDelivery)
 			if dh == "" {

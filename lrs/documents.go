@@ -85,6 +85,22 @@ type Documents struct {
 	Store DocumentStore
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// MaxBytes bounds a document a POST merge produces (a PUT is bounded
+	// by the request body limit); 0 means DefaultMaxDocumentBytes. Without
+	// it, repeated merges grow a document without end.
+	MaxBytes int
+}
+
+// DefaultMaxDocumentBytes is Documents.MaxBytes when zero: 16 MiB, the
+// default request body limit (xapi.max_body_bytes), so a merge never
+// makes a document larger than one PUT could send.
+const DefaultMaxDocumentBytes = 16 << 20
+
+func (d *Documents) maxBytes() int {
+	if d.MaxBytes > 0 {
+		return d.MaxBytes
+	}
+	return DefaultMaxDocumentBytes
 }
 
 func (d *Documents) now() time.Time {
@@ -307,6 +323,9 @@ func (d *Documents) Post(ctx context.Context, p *Principal, v xapi.Version, w *D
 		body, err := xapi.EncodeJSON(old)
 		if err != nil {
 			return nil, false, Internal(err, "encoding merged document")
+		}
+		if len(body) > d.maxBytes() {
+			return nil, false, Errorf(ETOOLARGE, "the merged %s document would be %d bytes, more than the limit of %d bytes", w.Key.Kind, len(body), d.maxBytes())
 		}
 		stored = d.newDoc(w, body)
 		stored.ContentType = cur.ContentType

@@ -133,6 +133,16 @@ func (s *Service) StoreStatements(ctx context.Context, p *Principal, v xapi.Vers
 	if len(out) == 0 {
 		return ids, nil
 	}
+	if sc := s.sizeChecker(); sc != nil {
+		for i, ns := range out {
+			if err := sc.CheckStatementSize(ns.Body); err != nil {
+				if batch {
+					return nil, Errorf(ErrorCode(err), "[%d]: %s", i, ErrorMessage(err))
+				}
+				return nil, err
+			}
+		}
+	}
 	done := s.begin(now)
 	n, err := s.Statements.InsertStatements(ctx, p.StoreID, out, parts)
 	done()
@@ -251,19 +261,41 @@ func (s *Service) QueryStatements(ctx context.Context, p *Principal, q Query) ([
 
 // Attachments returns the stored contents of the attachments that the given
 // statement bodies declare (for GET with attachments=true), each once.
+//
+// Contents are stored once per hash and store, whoever sent them, and a
+// statement may declare any hash with a fileUrl and no part. So a
+// statements/read/mine credential gets only the contents its own
+// statements prove it sent: those declared without a fileUrl (or as a
+// signature), which the LRS accepted only together with their bytes. It
+// never gets another credential's bytes by declaring their hash; for an
+// attachment it declared with a fileUrl, the fileUrl is where it is. A
+// credential that reads every statement of the store gets every declared
+// content: it may read the statements that brought them anyway.
 func (s *Service) Attachments(ctx context.Context, p *Principal, bodies [][]byte) ([]Attachment, error) {
+	_, mine := p.CanReadStatements()
 	seen := map[string]bool{}
 	var hashes []string
 	for _, b := range bodies {
 		var st struct {
 			Attachments []struct {
-				SHA2 string `json:"sha2"`
+				SHA2      string `json:"sha2"`
+				FileURL   string `json:"fileUrl"`
+				UsageType string `json:"usageType"`
 			} `json:"attachments"`
+			Authority map[string]any `json:"authority"`
 		}
 		if json.Unmarshal(b, &st) != nil {
 			continue
 		}
+		if mine {
+			if k, _ := xapi.AgentKey(st.Authority); k != p.AuthorityKey {
+				continue
+			}
+		}
 		for _, a := range st.Attachments {
+			if mine && a.FileURL != "" && a.UsageType != xapi.SignatureUsageType {
+				continue
+			}
 			h := strings.ToLower(a.SHA2)
 			if h != "" && !seen[h] {
 				seen[h] = true
@@ -359,6 +391,8 @@ func (s *Service) PrepareFromSource(p *Principal, stmts []map[string]any) (*Prep
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	b := &PreparedBatch{stmts: make([]*NewStatement, 0, len(stmts))}
+	sc := s.sizeChecker()
+	ids := make(map[string]bool, len(stmts))
 	for i, st := range stmts {
 		if err := xapi.ValidateStatement(st, xapi.V103); err != nil {
 			b.rejected = append(b.rejected, Rejected{Index: i, Reason: err.Error()})
@@ -367,6 +401,23 @@ func (s *Service) PrepareFromSource(p *Principal, stmts []map[string]any) (*Prep
 		ns, err := s.prepare(p, xapi.V103, st, now)
 		if err != nil {
 			return nil, err
+		}
+		// What the store cannot take would fail the whole batch, and the
+		// source would retry it for ever: an id seen earlier in the batch
+		// (a unique key violation; one stored before is skipped), a
+		// statement over the store's size limit (MySQL's
+		// max_allowed_packet). Reasons are the same from one statement to
+		// the next: a source counts its skips by reason.
+		if ids[ns.ID] {
+			b.rejected = append(b.rejected, Rejected{Index: i, Reason: "statement id appears twice in the batch"})
+			continue
+		}
+		ids[ns.ID] = true
+		if sc != nil {
+			if err := sc.CheckStatementSize(ns.Body); err != nil {
+				b.rejected = append(b.rejected, Rejected{Index: i, Reason: ErrorMessage(err)})
+				continue
+			}
 		}
 		// A source's statements are never compared with stored ones (an
 		// existing id is skipped), so keep only what the activity merge
@@ -411,6 +462,26 @@ func (s *Service) StorePrepared(ctx context.Context, p *Principal, b *PreparedBa
 		s.committed(n, b.stmts)
 	}
 	return n, b.rejected, nil
+}
+
+// StatementSizeChecker is implemented by statement stores that cannot take
+// a statement body over some size (store.DB on MySQL: a row must fit in
+// the server's max_allowed_packet).
+type StatementSizeChecker interface {
+	// CheckStatementSize returns an ETOOLARGE error when body cannot be
+	// stored, nil otherwise.
+	CheckStatementSize(body []byte) error
+}
+
+// sizeChecker is Statements or, when Statements does not check (group
+// commit wraps the store), the checkpoint store, which the bridge sets to
+// the same database.
+func (s *Service) sizeChecker() StatementSizeChecker {
+	if sc, ok := s.Statements.(StatementSizeChecker); ok {
+		return sc
+	}
+	sc, _ := s.checkpoints().(StatementSizeChecker)
+	return sc
 }
 
 func (s *Service) checkpoints() CheckpointStore {

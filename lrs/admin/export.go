@@ -84,9 +84,11 @@ func CheckExportFormat(f string) (string, error) {
 // CSV with a header row and one column per dotted path into the statement
 // (columns; nil for DefaultExportColumns). Strings are written as they are,
 // numbers and booleans as JSON literals, objects and arrays as JSON, absent
-// values empty. It reads the store in pages, so memory stays constant
-// however many statements there are, and flushes w every ExportFlushEvery
-// statements when w can flush. It returns how many statements it wrote.
+// values empty; a cell a spreadsheet would take for a formula gets a
+// leading ' (see neutralise). It reads the store in pages, so memory stays
+// constant however many statements there are, and flushes w every
+// ExportFlushEvery statements when w can flush. It returns how many
+// statements it wrote.
 //
 // Nothing is written before the arguments are checked: an error with no
 // statements written can still be answered normally.
@@ -138,7 +140,11 @@ func (a *Admin) Export(ctx context.Context, storeID int64, q lrs.Query, format s
 		for i, c := range columns {
 			paths[i] = strings.Split(c, ".")
 		}
-		if err := cw.Write(columns); err != nil {
+		header := make([]string, len(columns))
+		for i, c := range columns {
+			header[i] = neutralise(c)
+		}
+		if err := cw.Write(header); err != nil {
 			return 0, err
 		}
 		record := make([]string, len(columns))
@@ -150,7 +156,7 @@ func (a *Admin) Export(ctx context.Context, storeID int64, q lrs.Query, format s
 				return lrs.Internal(err, "decoding stored statement "+st.ID)
 			}
 			for i, p := range paths {
-				record[i] = csvValue(lookupPath(v, p))
+				record[i] = neutralise(csvValue(lookupPath(v, p)))
 			}
 			return cw.Write(record)
 		}
@@ -228,4 +234,72 @@ func csvValue(v any) string {
 		}
 		return strings.TrimSuffix(b.String(), "\n")
 	}
+}
+
+// neutralise defuses CSV injection (OWASP): a cell that starts with =, +,
+// -, @, a tab or a carriage return (or the full-width ＝ ＋ － ＠, which
+// some spreadsheets in East Asian locales read as the ASCII ones) is
+// prefixed with ', so a spreadsheet shows it as text instead of running it
+// as a formula (=cmd|' /C calc'!A0, =HYPERLINK(...), @SUM(...), -2+3).
+//
+// A cell that is a plain JSON number (-1.5, -3e-7) is left alone, whatever
+// JSON type it came from: a spreadsheet reads it as that number, and a
+// number holds no function, reference or operator after its sign that a
+// formula could use (an exponent's sign is part of the literal). Keeping
+// it is what keeps result.score.raw, .min and .scaled numeric columns;
+// prefixing a negative score would turn it into text and break every sum
+// over the column.
+func neutralise(cell string) string {
+	if cell == "" || isJSONNumber(cell) {
+		return cell
+	}
+	switch cell[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + cell
+	}
+	for _, p := range []string{"＝", "＋", "－", "＠"} {
+		if strings.HasPrefix(cell, p) {
+			return "'" + cell
+		}
+	}
+	return cell
+}
+
+// isJSONNumber reports whether s is exactly a JSON number literal
+// (RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?).
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }

@@ -125,6 +125,10 @@ func (db *DB) updateDocumentOnce(ctx context.Context, storeID int64, k lrs.Docum
 			return false, err
 		}
 	case next != nil:
+		// Too large for one query (MySQL's max_allowed_packet): 413.
+		if err := db.checkDocument(k, next); err != nil {
+			return true, err
+		}
 		args := append(docArgs(storeID, k), int(k.Kind), k.ActivityID, k.AgentKey, k.DocID,
 			next.ContentType, next.ETag, next.Updated.UnixMicro(), nonNil(next.Body))
 		cols := "INSERT INTO documents (store_id, scope_hash, registration, doc_hash, kind, activity_id, agent_key, doc_id, content_type, etag, updated_us, body) VALUES " + placeholders(1, 12)

@@ -117,6 +117,11 @@ func (db *DB) SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, e
 }
 
 func (db *DB) insert(ctx context.Context, storeID int64, stmts []*lrs.NewStatement, atts []lrs.Attachment, cp *lrs.Checkpoint) (int, error) {
+	// A statement or attachment too large for one query (MySQL's
+	// max_allowed_packet) is a 413 before any transaction starts.
+	if err := db.checkStatements(stmts, atts); err != nil {
+		return 0, err
+	}
 	var n int
 	// Concurrent writers (group commit's, a sync's) can deadlock on the
 	// rows they share (activities, a cursor): the loser runs again.
@@ -337,8 +342,8 @@ func (db *DB) existingAndReferenced(ctx context.Context, tx *sql.Tx, storeID int
 // else with a SELECT after the INSERT.
 func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, storeID int64, fresh []*lrs.NewStatement) (map[string]int64, error) {
 	pks := make(map[string]int64, len(fresh))
-	for start := 0; start < len(fresh); start += chunk {
-		part := fresh[start:min(start+chunk, len(fresh))]
+	// By count and by size: a query must fit in max_allowed_packet.
+	for _, part := range db.statementChunks(fresh) {
 		args := make([]any, 0, len(part)*7)
 		for _, ns := range part {
 			var ref []byte

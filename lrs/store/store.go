@@ -48,6 +48,9 @@ type DB struct {
 	// returning says whether INSERT … RETURNING works (SQLite 3.35+,
 	// MariaDB 10.5+; not MySQL), which saves a round trip per insert.
 	returning bool
+	// extra is the query size limit and the activity definition limits
+	// (packet.go).
+	extra extras
 }
 
 // Options tune Open.
@@ -131,6 +134,10 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	db.returning = driver == SQLite || db.isMariaDB105(ctx)
+	if err := db.LoadMaxAllowedPacket(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
