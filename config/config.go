@@ -90,6 +90,9 @@ type Config struct {
 	Rules      []Rule     `yaml:"rules"`
 	// Moodle configures the Moodle adapter's sources.
 	Moodle Moodle `yaml:"moodle"`
+	// HTTP bounds client connections; Metrics guards /metrics.
+	HTTP    HTTP    `yaml:"http"`
+	Metrics Metrics `yaml:"metrics"`
 }
 
 // Log configures logging.
@@ -143,6 +146,48 @@ type XAPI struct {
 	// list given explicitly in YAML ([]) is also read as the default, so use
 	// ["none"] to turn CORS off.
 	CORSOrigins []string `yaml:"cors_origins"`
+	// MaxStatements caps the statements of one POST/PUT (413 past it).
+	// Default 5000.
+	MaxStatements int `yaml:"max_statements"`
+	// MaxResponseBytes caps the bytes one GET /statements page assembles:
+	// a page that would pass it is cut short with a more link. Default
+	// 16 MiB.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// MaxFormBytesBeforeAuth is how much of an alternate-syntax form
+	// (POST ...?method=) is read before its credentials are checked.
+	// Default 64 KiB.
+	MaxFormBytesBeforeAuth int64 `yaml:"max_form_bytes_before_auth"`
+	// MaxDocumentBytes caps the document a POST merge produces. Default
+	// max_body_bytes.
+	MaxDocumentBytes int64 `yaml:"max_document_bytes"`
+	// MaxDefinitionBytes, MaxDefinitionLanguages and
+	// MaxDefinitionExtensions cap a canonical Activity definition (compact
+	// JSON bytes, entries per language map, extensions). Defaults 64 KiB,
+	// 100, 100.
+	MaxDefinitionBytes      int `yaml:"max_definition_bytes"`
+	MaxDefinitionLanguages  int `yaml:"max_definition_languages"`
+	MaxDefinitionExtensions int `yaml:"max_definition_extensions"`
+}
+
+// HTTP bounds how long clients may take and what they may make the server
+// hold.
+type HTTP struct {
+	// ReadHeaderTimeout bounds the request headers. Default 10s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// BodyReadTimeout bounds a request body's arrival (408 past it).
+	// Default 60s.
+	BodyReadTimeout Duration `yaml:"body_read_timeout"`
+	// IdleTimeout closes idle keep-alive connections. Default 30s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxInflightBodyBytes bounds the request body bytes all requests in
+	// flight hold together (503 with Retry-After past it). Default 128 MiB.
+	MaxInflightBodyBytes int64 `yaml:"max_inflight_body_bytes"`
+}
+
+// Metrics configures GET /metrics.
+type Metrics struct {
+	// Token, when set, is the bearer token /metrics requires.
+	Token string `yaml:"token"`
 }
 
 // Credential is one HTTP Basic key/secret pair.
@@ -453,6 +498,19 @@ func (c *Config) validate(lenient func(key string) bool) error {
 	}
 	if x.MaxLimit < 1 {
 		add("xapi.max_limit", "must be at least 1, got %d", x.MaxLimit)
+	}
+	for key, v := range map[string]int64{"xapi.max_statements": int64(x.MaxStatements), "xapi.max_response_bytes": x.MaxResponseBytes,
+		"xapi.max_form_bytes_before_auth": x.MaxFormBytesBeforeAuth, "xapi.max_document_bytes": x.MaxDocumentBytes,
+		"xapi.max_definition_bytes": int64(x.MaxDefinitionBytes), "xapi.max_definition_languages": int64(x.MaxDefinitionLanguages),
+		"xapi.max_definition_extensions": int64(x.MaxDefinitionExtensions), "http.max_inflight_body_bytes": c.HTTP.MaxInflightBodyBytes,
+		"http.read_header_timeout": int64(c.HTTP.ReadHeaderTimeout.Duration), "http.body_read_timeout": int64(c.HTTP.BodyReadTimeout.Duration),
+		"http.idle_timeout": int64(c.HTTP.IdleTimeout.Duration)} {
+		if v < 0 {
+			add(key, "must not be negative (0 or unset: the default), got %d", v)
+		}
+	}
+	if t := c.Metrics.Token; t != "" && len(t) < 16 {
+		add("metrics.token", "too short (%d characters): use 16 or more random characters", len(t))
 	}
 	if x.DefaultLimit < 1 || (x.MaxLimit >= 1 && x.DefaultLimit > x.MaxLimit) {
 		add("xapi.default_limit", "must be between 1 and xapi.max_limit (%d), got %d", x.MaxLimit, x.DefaultLimit)

@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +26,11 @@ var alternateHeaders = []string{"Authorization", "X-Experience-API-Version", "Co
 // ?method=X for clients that cannot send other methods or headers, into the
 // request it stands for, before routing. xAPI 2.0 removed the syntax, so a
 // 2.0 request that uses it is refused.
+//
+// The credentials of such a request are in its form, so the form is read
+// before the request is authenticated, but only up to
+// MaxFormBytesBeforeAuth (readForm): a form larger than that is read on
+// only for a credential that authenticates.
 func (s *Server) alternate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -30,10 +39,7 @@ func (s *Server) alternate(next http.Handler) http.Handler {
 			return
 		}
 		fail := func(v xapi.Version, format string, args ...any) {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.Header().Set("X-Experience-API-Version", string(v))
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(map[string]string{"error": lrs.EINVALID, "message": "alternate request syntax: " + fmt.Sprintf(format, args...)})
+			writeError(w, v, lrs.Errorf(lrs.EINVALID, "alternate request syntax: %s", fmt.Sprintf(format, args...)))
 		}
 		version := s.defaultVersion()
 		if v, err := xapi.ParseVersionHeader(r.Header.Get("X-Experience-API-Version")); err == nil {
@@ -51,14 +57,9 @@ func (s *Server) alternate(next http.Handler) http.Handler {
 			fail(version, "the body must be application/x-www-form-urlencoded")
 			return
 		}
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+		form, pa, err := s.readForm(r)
 		if err != nil {
-			fail(version, "reading the form: %v", err)
-			return
-		}
-		form, err := url.ParseQuery(string(raw))
-		if err != nil {
-			fail(version, "the body is not a URL-encoded form: %v", err)
+			writeError(w, version, err)
 			return
 		}
 		if fv := form.Get("X-Experience-API-Version"); fv != "" {
@@ -77,7 +78,11 @@ func (s *Server) alternate(next http.Handler) http.Handler {
 			fail(version, "method=%q is not an HTTP method the LRS serves", q.Get("method"))
 			return
 		}
-		r2 := r.Clone(r.Context())
+		ctx := r.Context()
+		if pa != nil {
+			ctx = context.WithValue(ctx, preAuthKey{}, pa)
+		}
+		r2 := r.Clone(ctx)
 		r2.Method = method
 		r2.Header = r.Header.Clone()
 		r2.Header.Del("Content-Type")
@@ -99,4 +104,127 @@ func (s *Server) alternate(next http.Handler) http.Handler {
 		r2.RequestURI = r2.URL.RequestURI()
 		next.ServeHTTP(w, r2)
 	})
+}
+
+// preAuth is the credential an alternate-syntax request was authenticated
+// with while its form was read; authenticate (server.go) reuses it for the
+// same Authorization.
+type preAuth struct {
+	authorization string
+	principal     *lrs.Principal
+}
+
+type preAuthKey struct{}
+
+// formBufferSize is how much of a form is buffered at a time.
+const formBufferSize = 32 << 10
+
+// readForm reads the URL-encoded form of an alternate-syntax request
+// field by field. Until the request is authenticated it reads at most
+// MaxFormBytesBeforeAuth bytes (plus one, to see there is more). At that
+// point it checks the credentials the request has given so far: the form's
+// Authorization field if it came before, else the Authorization header.
+// None is a 413 (clients put Authorization first; tincanjs does); a bad one
+// is answered as authenticate answers it, without reading further; a good
+// one lets the form go on to MaxBodyBytes, and is returned for
+// authenticate to reuse. A form that fits before the limit is not
+// authenticated here: the route's authenticate does it, as for any request.
+func (s *Server) readForm(r *http.Request) (url.Values, *preAuth, error) {
+	if r.ContentLength > s.MaxBodyBytes {
+		return nil, nil, formTooLarge(s.MaxBodyBytes)
+	}
+	limit := s.MaxFormBytesBeforeAuth
+	lr := &io.LimitedReader{R: r.Body, N: limit + 1}
+	br := bufio.NewReaderSize(lr, formBufferSize)
+	form := url.Values{}
+	var pa *preAuth
+	var field []byte
+	var n int64
+	for {
+		chunk, err := br.ReadSlice('&')
+		n += int64(len(chunk))
+		if n > limit {
+			if pa != nil || limit >= s.MaxBodyBytes {
+				return nil, nil, formTooLarge(s.MaxBodyBytes)
+			}
+			var aerr error
+			if pa, aerr = s.preAuthenticate(r, form); aerr != nil {
+				return nil, nil, aerr
+			}
+			lr.N += s.MaxBodyBytes - limit
+			limit = s.MaxBodyBytes
+			if err == io.EOF && lr.N > 0 {
+				err = bufio.ErrBufferFull // the limit's end, not the form's: read on
+			}
+		}
+		field = append(field, chunk...)
+		switch {
+		case err == nil || err == io.EOF:
+			if f := bytes.TrimSuffix(field, []byte("&")); len(f) > 0 {
+				vs, perr := url.ParseQuery(string(f))
+				if perr != nil {
+					return nil, nil, lrs.Errorf(lrs.EINVALID, "alternate request syntax: the body is not a URL-encoded form: %v", perr)
+				}
+				for k, v := range vs {
+					form[k] = append(form[k], v...)
+				}
+			}
+			field = field[:0]
+			if err == io.EOF {
+				return form, pa, nil
+			}
+		case errors.Is(err, bufio.ErrBufferFull):
+			// A field longer than the buffer: read on.
+		default:
+			if e := s.bodyError(err, s.MaxBodyBytes); lrs.ErrorCode(e) != lrs.EINVALID {
+				return nil, nil, e
+			}
+			return nil, nil, lrs.Errorf(lrs.EINVALID, "alternate request syntax: reading the form: %v", err)
+		}
+	}
+}
+
+func formTooLarge(limit int64) error {
+	return lrs.Errorf(lrs.ETOOLARGE, "alternate request syntax: the form exceeds %d bytes", limit)
+}
+
+// preAuthenticate checks the credentials an alternate-syntax request has
+// given before its form passed MaxFormBytesBeforeAuth.
+func (s *Server) preAuthenticate(r *http.Request, form url.Values) (*preAuth, error) {
+	authz := form.Get("Authorization")
+	if authz == "" {
+		authz = r.Header.Get("Authorization")
+	}
+	if authz == "" {
+		return nil, lrs.Errorf(lrs.ETOOLARGE, "alternate request syntax: the form exceeds the %d bytes read before a request "+
+			"is authenticated, with no Authorization field before that point; put the Authorization field first in the form, "+
+			"or send an Authorization header", s.MaxFormBytesBeforeAuth)
+	}
+	key, secret, ok := (&http.Request{Header: http.Header{"Authorization": {authz}}}).BasicAuth()
+	if !ok {
+		return nil, lrs.Errorf(lrs.EUNAUTHORIZED, "authentication required: send HTTP Basic credentials (the Authorization field of the form)")
+	}
+	p, err := s.Auth.Authenticate(r.Context(), key, secret)
+	if err != nil {
+		return nil, err
+	}
+	return &preAuth{authorization: authz, principal: p}, nil
+}
+
+// writeError answers err as fail (server.go) does, outside gin.
+func writeError(w http.ResponseWriter, v xapi.Version, err error) {
+	code := lrs.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Experience-API-Version", string(v))
+	if code == lrs.EUNAUTHORIZED {
+		h.Set("WWW-Authenticate", `Basic realm="xAPI"`)
+	}
+	retryAfterFor(h, err)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "message": lrs.ErrorMessage(err)})
 }

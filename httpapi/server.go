@@ -55,7 +55,45 @@ type Server struct {
 	// endpoints off.
 	Forwarding Forwarding
 
+	// Limits on what one client can make the bridge hold (README "Limits");
+	// zero takes the default.
+
+	// MaxFormBytesBeforeAuth bounds how much of an alternate-syntax form
+	// (xAPI 1.0.3, alternate.go) is read before the request is
+	// authenticated: its credentials are in the form. Past it the
+	// credentials given so far (the form's Authorization field, else the
+	// header) are checked and, if good, the form may go on to
+	// MaxBodyBytes; with none, 413. Clients put the header fields,
+	// Authorization among them, before content (tincanjs, xAPIWrapper), so
+	// this need only hold those, or a small form whole. Default 64 KiB, at
+	// most MaxBodyBytes.
+	MaxFormBytesBeforeAuth int64
+	// MaxInflightBodyBytes bounds the request body bytes that all the
+	// requests in flight hold together. A request that would pass it waits
+	// up to BodyBudgetWait for others to finish, then is answered 503 with
+	// Retry-After. A request alone may take the whole budget and read on,
+	// so a body up to MaxBodyBytes is always served. Default 128 MiB.
+	MaxInflightBodyBytes int64
+	// BodyBudgetWait is how long a request waits for MaxInflightBodyBytes
+	// to have room; default 1s.
+	BodyBudgetWait time.Duration
+	// BodyReadTimeout bounds how long a request's body may take to arrive,
+	// from the start of the request: past it, 408. The deadline is lifted
+	// once the body is read, so long responses are not cut. Default 60s.
+	BodyReadTimeout time.Duration
+	// MaxStatements bounds the statements of one POST or PUT: more is a
+	// 413, refused while the body is read. Default 5000.
+	MaxStatements int
+	// MaxResponseBytes bounds the bytes of statements (and, with
+	// attachments=true, attachments) one GET /statements page assembles:
+	// past it the page is cut short and its more link continues it.
+	// Default 16 MiB.
+	MaxResponseBytes int64
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
+
 	metrics *metrics
+	budget  *byteBudget // MaxInflightBodyBytes
 }
 
 type metrics struct {
@@ -76,9 +114,7 @@ func (srv *Server) Handler() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	if s.MaxBodyBytes <= 0 {
-		s.MaxBodyBytes = 16 << 20
-	}
+	s.setLimitDefaults()
 	if s.Registry == nil {
 		s.Registry = prometheus.NewRegistry()
 		s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -92,8 +128,10 @@ func (srv *Server) Handler() http.Handler {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
 	}
-	s.Registry.MustRegister(s.metrics.requests, s.metrics.latency)
-	return s.alternate(s.routes())
+	s.Registry.MustRegister(s.metrics.requests, s.metrics.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridge_http_body_bytes_in_flight", Help: "Request body bytes held by requests in flight (limit: MaxInflightBodyBytes).",
+	}, func() float64 { return float64(s.budget.inUse()) }))
+	return s.edge(s.alternate(s.routes()))
 }
 
 // corsConfig lets browser-based xAPI content call the LRS from the
@@ -119,18 +157,24 @@ func (s *Server) corsConfig() *cors.Config {
 	return &c
 }
 
-// observe records metrics and logs failures.
+// observe records metrics and logs failures. Metrics are labelled with the
+// route template (or "unmatched") and a known method (or "other"), so no
+// request adds series of its own. It also keeps /metrics behind
+// MetricsToken when one is set.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
-	c.Next()
+	if s.guardMetrics(c) {
+		c.Next()
+	}
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"
 	}
+	method := methodLabel(c.Request.Method)
 	status := c.Writer.Status()
 	d := time.Since(start)
-	s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
-	s.metrics.latency.WithLabelValues(route, c.Request.Method).Observe(d.Seconds())
+	s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	s.metrics.latency.WithLabelValues(route, method).Observe(d.Seconds())
 	if status >= 500 {
 		s.Logger.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
 			"duration_ms", d.Milliseconds(), "error", c.Errors.String())
@@ -184,6 +228,7 @@ var statusOf = map[string]int{
 	lrs.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	lrs.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	lrs.EINTERNAL:     http.StatusInternalServerError,
+	eTimeout:          http.StatusRequestTimeout,
 }
 
 // fail writes err as {"error": code, "message": "..."} with its status.
@@ -199,6 +244,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if code == lrs.EUNAUTHORIZED && c.Writer.Header().Get("WWW-Authenticate") == "" {
 		c.Header("WWW-Authenticate", `Basic realm="xAPI"`) // the admin API sets its own (Bearer)
 	}
+	retryAfterFor(c.Writer.Header(), err)
 	c.AbortWithStatusJSON(status, gin.H{"error": code, "message": lrs.ErrorMessage(err)})
 }
 
@@ -244,8 +290,16 @@ func setVersionHeader(c *gin.Context, v xapi.Version) {
 	c.Header("X-Experience-API-Version", string(v))
 }
 
-// authenticate checks HTTP Basic credentials.
+// authenticate checks HTTP Basic credentials. An alternate-syntax request
+// whose form was too large to read unauthenticated was authenticated
+// while its form was read (alternate.go): the principal is reused when the
+// credentials are the same.
 func (s *Server) authenticate(c *gin.Context) {
+	if pa, ok := c.Request.Context().Value(preAuthKey{}).(*preAuth); ok && pa.authorization == c.GetHeader("Authorization") {
+		c.Set(ctxPrincipal, pa.principal)
+		c.Next()
+		return
+	}
 	key, secret, ok := c.Request.BasicAuth()
 	if !ok {
 		s.fail(c, lrs.Errorf(lrs.EUNAUTHORIZED, "authentication required: send HTTP Basic credentials (Authorization header)"))

@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -23,25 +23,32 @@ import (
 
 // readBody reads the request body within the size limit.
 func (s *Server) readBody(c *gin.Context) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes))
+	return s.readBodyFrom(c, func(r io.Reader) io.Reader { return r })
+}
+
+// readBodyFrom reads the request body within the size limit through wrap
+// (which may refuse it on the way: countStatements).
+func (s *Server) readBodyFrom(c *gin.Context, wrap func(io.Reader) io.Reader) ([]byte, error) {
+	if c.Request.ContentLength > s.MaxBodyBytes {
+		return nil, tooLarge(s.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(wrap(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes)))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, lrs.Errorf(lrs.ETOOLARGE, "request body exceeds %d bytes", s.MaxBodyBytes)
-		}
-		return nil, lrs.Errorf(lrs.EINVALID, "reading request body: %v", err)
+		return nil, s.bodyError(err, s.MaxBodyBytes)
 	}
 	return body, nil
 }
 
 // statementsBody reads and decodes a statements request body: JSON, or
 // multipart/mixed with the statements first and attachment parts after.
+// More than MaxStatements statements are refused while the body is read,
+// before anything is decoded.
 func (s *Server) statementsBody(c *gin.Context) ([]map[string]any, bool, []lrs.Attachment, error) {
 	var body []byte
 	var parts []lrs.Attachment
 	switch mt, params := mediaTypeParams(c); mt {
 	case "application/json", "":
-		b, err := s.readBody(c)
+		b, err := s.readBodyFrom(c, func(r io.Reader) io.Reader { return countStatements(r, s.MaxStatements) })
 		if err != nil {
 			return nil, false, nil, err
 		}
@@ -69,6 +76,9 @@ func (s *Server) readMultipart(c *gin.Context, boundary string) ([]byte, []lrs.A
 	if boundary == "" {
 		return nil, nil, lrs.Errorf(lrs.EINVALID, "Content-Type: multipart/mixed needs a boundary parameter")
 	}
+	if c.Request.ContentLength > s.MaxBodyBytes {
+		return nil, nil, tooLarge(s.MaxBodyBytes)
+	}
 	mr := multipart.NewReader(http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes), boundary)
 	var body []byte
 	var parts []lrs.Attachment
@@ -78,11 +88,15 @@ func (s *Server) readMultipart(c *gin.Context, boundary string) ([]byte, []lrs.A
 			break
 		}
 		if err != nil {
-			return nil, nil, multipartError(err)
+			return nil, nil, s.multipartError(err)
 		}
-		content, err := io.ReadAll(p)
+		var pr io.Reader = p
+		if i == 0 {
+			pr = countStatements(p, s.MaxStatements)
+		}
+		content, err := io.ReadAll(pr)
 		if err != nil {
-			return nil, nil, multipartError(err)
+			return nil, nil, s.multipartError(err)
 		}
 		ct := p.Header.Get("Content-Type")
 		if i == 0 {
@@ -111,10 +125,9 @@ func (s *Server) readMultipart(c *gin.Context, boundary string) ([]byte, []lrs.A
 	return body, parts, nil
 }
 
-func multipartError(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return lrs.Errorf(lrs.ETOOLARGE, "request body exceeds %d bytes", mbe.Limit)
+func (s *Server) multipartError(err error) error {
+	if e := s.bodyError(err, s.MaxBodyBytes); lrs.ErrorCode(e) != lrs.EINVALID {
+		return e
 	}
 	return lrs.Errorf(lrs.EINVALID, "malformed multipart/mixed body: %v", err)
 }
@@ -194,9 +207,11 @@ var queryParams = map[string]bool{
 // getParams is a parsed GET /statements request.
 type getParams struct {
 	lrs.Query
-	Format      string   `json:"f,omitempty"`
-	Attachments bool     `json:"a,omitempty"`
-	Langs       []string `json:"-"`
+	Format      string
+	Attachments bool
+	// params are the query's public parameters (moreParams), for its more
+	// link.
+	params url.Values
 }
 
 // getStatements serves a single statement or a query.
@@ -278,41 +293,115 @@ func (s *Server) getStatements(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var buf bytes.Buffer
-	buf.WriteString(`{"statements":[`)
-	for i, st := range stmts {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		out, err := lrs.Render(st.Body, gp.Format, langs)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		buf.Write(out)
+	pg, err := s.buildPage(ctx, p, gp, stmts, more, langs)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
-	buf.WriteString(`],"more":`)
-	moreURL := ""
-	if more {
-		next := *gp
-		next.After = stmts[len(stmts)-1].PK
-		moreURL = PrefixXAPI + "/statements?more=" + encodeMore(&next)
+	if !gp.Attachments {
+		c.Header("Content-Type", "application/json")
+		c.Status(http.StatusOK)
+		pg.writeJSON(c.Writer)
+		return
 	}
-	mb, _ := json.Marshal(moreURL)
-	buf.Write(mb)
-	buf.WriteByte('}')
-	var bodies [][]byte
-	if gp.Attachments {
-		for _, st := range stmts {
-			bodies = append(bodies, st.Body)
-		}
-	}
-	s.writeResult(c, buf.Bytes(), bodies, gp.Attachments)
+	s.writeMultipart(c, pg.writeJSON, pg.atts)
 }
 
-// writeResult writes a statement result. When the client asked for
+// page is one page of a GET /statements query, cut to MaxResponseBytes.
+type page struct {
+	outs []json.RawMessage // the statements, rendered
+	more string            // the more link, or ""
+	atts []lrs.Attachment  // with attachments=true, theirs
+}
+
+// buildPage renders the statements of a page while they (and, with
+// attachments=true, their attachments) fit in MaxResponseBytes, and links
+// the rest with more: a page past the limit is cut short, never refused. A
+// page always holds its first statement, however large.
+func (s *Server) buildPage(ctx context.Context, p *lrs.Principal, gp *getParams, stmts []lrs.StoredStatement, more bool, langs []string) (*page, error) {
+	pg := &page{outs: make([]json.RawMessage, 0, len(stmts))}
+	var size int64
+	for i, st := range stmts {
+		out, err := lrs.Render(st.Body, gp.Format, langs)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && size+int64(len(out))+1 > s.MaxResponseBytes {
+			more = true
+			break
+		}
+		pg.outs = append(pg.outs, out)
+		size += int64(len(out)) + 1
+	}
+	n := len(pg.outs)
+	if gp.Attachments {
+		atts, kept, err := s.pageAttachments(ctx, p, stmts[:n], pg.outs)
+		if err != nil {
+			return nil, err
+		}
+		if kept < n {
+			n, more = kept, true
+			pg.outs = pg.outs[:n]
+		}
+		pg.atts = atts
+	}
+	if more && n > 0 {
+		pg.more = PrefixXAPI + "/statements?more=" + encodeMore(gp, stmts[n-1].PK)
+	}
+	return pg, nil
+}
+
+// pageAttachments fetches the attachments of a page's statements one
+// statement at a time, while the statements and the attachments fetched so
+// far fit in MaxResponseBytes. It returns them (each hash once) and how
+// many statements they are for.
+func (s *Server) pageAttachments(ctx context.Context, p *lrs.Principal, stmts []lrs.StoredStatement, outs []json.RawMessage) ([]lrs.Attachment, int, error) {
+	var atts []lrs.Attachment
+	seen := map[string]bool{}
+	var total int64
+	for i, st := range stmts {
+		got, err := s.Statements.Attachments(ctx, p, [][]byte{st.Body})
+		if err != nil {
+			return nil, 0, err
+		}
+		add := int64(len(outs[i])) + 1
+		var fresh []lrs.Attachment
+		for _, a := range got {
+			if !seen[a.SHA2] {
+				fresh = append(fresh, a)
+				add += int64(len(a.Content))
+			}
+		}
+		if i > 0 && total+add > s.MaxResponseBytes {
+			return atts, i, nil
+		}
+		for _, a := range fresh {
+			seen[a.SHA2] = true
+		}
+		atts = append(atts, fresh...)
+		total += add
+	}
+	return atts, len(stmts), nil
+}
+
+// writeJSON writes the page as the StatementResult object.
+func (pg *page) writeJSON(w io.Writer) {
+	io.WriteString(w, `{"statements":[`)
+	for i, out := range pg.outs {
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		w.Write(out)
+	}
+	io.WriteString(w, `],"more":`)
+	mb, _ := json.Marshal(pg.more)
+	w.Write(mb)
+	io.WriteString(w, "}")
+}
+
+// writeResult writes a single statement. When the client asked for
 // attachments it is multipart/mixed: the JSON first, then one part per
-// attachment the statements (whose stored bodies are given) declare.
+// attachment the statement (whose stored body is given) declares.
 func (s *Server) writeResult(c *gin.Context, body []byte, stmtBodies [][]byte, attachments bool) {
 	if !attachments {
 		c.Data(http.StatusOK, "application/json", body)
@@ -323,12 +412,19 @@ func (s *Server) writeResult(c *gin.Context, body []byte, stmtBodies [][]byte, a
 		s.fail(c, err)
 		return
 	}
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
+	s.writeMultipart(c, func(w io.Writer) { w.Write(body) }, atts)
+}
+
+// writeMultipart writes a multipart/mixed statement result: the JSON part
+// that first writes, then one part per attachment.
+func (s *Server) writeMultipart(c *gin.Context, first func(io.Writer), atts []lrs.Attachment) {
+	mw := multipart.NewWriter(c.Writer)
+	c.Header("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
+	c.Status(http.StatusOK)
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Type", "application/json")
 	pw, _ := mw.CreatePart(h)
-	pw.Write(body)
+	first(pw)
 	for _, a := range atts {
 		h := textproto.MIMEHeader{}
 		h.Set("Content-Type", a.ContentType)
@@ -340,7 +436,6 @@ func (s *Server) writeResult(c *gin.Context, body []byte, stmtBodies [][]byte, a
 		pw.Write(a.Content)
 	}
 	mw.Close()
-	c.Data(http.StatusOK, "multipart/mixed; boundary="+mw.Boundary(), buf.Bytes())
 }
 
 func parseBool(q url.Values, name string) (bool, error) {
@@ -355,7 +450,12 @@ func parseBool(q url.Values, name string) (bool, error) {
 }
 
 func parseQuery(q url.Values) (*getParams, error) {
-	gp := &getParams{}
+	gp := &getParams{params: url.Values{}}
+	for k, v := range q {
+		if moreParams[k] {
+			gp.params[k] = v
+		}
+	}
 	var err error
 	if v := q.Get("agent"); v != "" {
 		a, err := xapi.DecodeJSON([]byte(v))
@@ -432,19 +532,58 @@ func parseQuery(q url.Values) (*getParams, error) {
 	return gp, nil
 }
 
-// The more link carries the whole query and the keyset position, so a page
-// costs the same however deep it is.
-func encodeMore(gp *getParams) string {
-	b, _ := json.Marshal(gp)
+// moreParams are the parameters a more link carries: the public ones of a
+// query, nothing internal to lrs.Query.
+var moreParams = map[string]bool{
+	"agent": true, "verb": true, "activity": true, "registration": true, "related_activities": true,
+	"related_agents": true, "since": true, "until": true, "limit": true, "format": true, "attachments": true,
+	"ascending": true,
+}
+
+// moreState is what a more token holds: the query's public parameters as
+// the client gave them (validated) and the keyset position, so a page
+// costs the same however deep it is. Following the link validates the
+// parameters again as a query does: a hand-written token can ask only what
+// a query could.
+type moreState struct {
+	Q     string `json:"q"`
+	After int64  `json:"after"`
+}
+
+func encodeMore(gp *getParams, after int64) string {
+	b, _ := json.Marshal(moreState{Q: gp.params.Encode(), After: after})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func decodeMore(tok string) (*getParams, error) {
+	bad := lrs.Errorf(lrs.EINVALID, "more: not a valid more token")
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	gp := &getParams{}
-	if err != nil || json.Unmarshal(b, gp) != nil || gp.After <= 0 {
-		return nil, lrs.Errorf(lrs.EINVALID, "more: not a valid more token")
+	if err != nil {
+		return nil, bad
 	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var ms moreState
+	if dec.Decode(&ms) != nil || ms.After <= 0 {
+		return nil, bad
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad
+	}
+	q, err := url.ParseQuery(ms.Q)
+	if err != nil {
+		return nil, bad
+	}
+	for k, v := range q {
+		if !moreParams[k] || len(v) != 1 {
+			return nil, bad
+		}
+	}
+	gp, err := parseQuery(q)
+	if err != nil {
+		return nil, lrs.Errorf(lrs.EINVALID, "more: %s", lrs.ErrorMessage(err))
+	}
+	gp.After = ms.After
 	return gp, nil
 }
 

@@ -44,6 +44,9 @@ type Options struct {
 	// dispatcher's delivery leases (20s): tests set it short to see the
 	// deliveries of a killed bridge taken over quickly.
 	LeaseExtra time.Duration
+	// Limits bound what clients can make the HTTP server hold (limits.go);
+	// zero fields take the defaults.
+	Limits Limits
 }
 
 // App is a configured bridge: New builds it, Run serves until its context
@@ -84,6 +87,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 			a.Close()
 		}
 	}()
+	for i, tok := range cfg.Admin.Tokens {
+		if len(tok) < 16 {
+			a.log.Warn("admin token is short; use 32 or more random characters (e.g. head -c 32 /dev/urandom | base64)", "token", fmt.Sprintf("admin.tokens[%d]", i), "length", len(tok))
+		}
+	}
 	// A rule that does not compile is a config error: say so before the
 	// database is created or migrated.
 	if _, err := CompileRules(cfg); err != nil {
@@ -95,6 +103,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err := CheckSchema(ctx, cfg, a.db, a.log); err != nil {
 		return nil, err
 	}
+	a.db.SetDefinitionLimits(xapi.DefinitionLimits{MaxBytes: cfg.XAPI.MaxDefinitionBytes,
+		MaxLanguageEntries: cfg.XAPI.MaxDefinitionLanguages, MaxExtensions: cfg.XAPI.MaxDefinitionExtensions})
 	gen, secret, err := syncCredentials(ctx, cfg, a.db, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
@@ -122,20 +132,28 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_statements_stored_total", Help: "Statements newly stored.",
-	}, func() float64 { return float64(a.svc.StoredTotal()) }))
+	}, func() float64 { return float64(a.svc.StoredTotal()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "bridge_activity_definitions_capped_total",
+			Help: "Activity definitions left out of their canonical definition because of the xapi.max_definition_* caps.",
+		}, func() float64 { return float64(a.db.ActivityDefinitionsCapped()) }))
 	auth := &lrs.Authenticator{Store: a.db, BaseURL: a.baseURL}
 	tenants := NewAdmin(a.db, a.baseURL, auth)
 	if a.moodle, err = newMoodleRunner(ctx, cfg, a.db, a.svc, tenants, a.baseURL, a.log, reg); err != nil {
 		return nil, err
 	}
-	api := &httpapi.Server{Statements: a.svc, Documents: &lrs.Documents{Store: a.db}, Auth: auth, Ready: a.db.Ping,
+	api := &httpapi.Server{Statements: a.svc, Documents: &lrs.Documents{Store: a.db, MaxBytes: int(cfg.XAPI.MaxDocumentBytes)}, Auth: auth, Ready: a.db.Ping,
 		Logger: a.log, MaxBodyBytes: cfg.XAPI.MaxBodyBytes, DefaultVersion: xapi.Version(cfg.XAPI.DefaultVersion),
 		CORSOrigins: cfg.XAPI.CORSOrigins, Registry: reg, AdminTokens: cfg.Admin.Tokens,
 		Forwarding: a.fwd.Admin, Admin: tenants, ArchiveDir: ArchiveDir(cfg)}
 	if a.moodle != nil {
 		api.Moodle = a.moodle
 	}
-	a.srv = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The limits of the HTTP edge (limits.go, README "Limits"): the
+	// config's, where opts.Limits does not set them.
+	opts.Limits = opts.Limits.withConfig(cfg)
+	opts.Limits.applyTo(api)
+	a.srv = newHTTPServer(api.Handler(), opts.Limits)
 	a.banner(gen, secret)
 	return a, nil
 }

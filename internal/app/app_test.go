@@ -307,3 +307,53 @@ rules:
 		t.Errorf("the database was created before the rule error was reported")
 	}
 }
+
+// A short admin token is logged as a warning, as a short credential
+// secret is (issue 15 #14).
+func TestShortAdminTokenWarns(t *testing.T) {
+	cfg := loadConfig(t, t.TempDir(), "admin:\n  tokens: [short-token]\n")
+	r := start(t, cfg)
+	if logs := r.stderr.String(); !strings.Contains(logs, "admin token is short") || !strings.Contains(logs, "admin.tokens[0]") || strings.Contains(logs, "short-token") {
+		t.Errorf("logs (want a warning naming admin.tokens[0], not the token):\n%s", logs)
+	}
+}
+
+// The limits are config keys: they reach the HTTP layer and the store
+// (issue 15).
+func TestLimitsFromConfig(t *testing.T) {
+	cfg := loadConfig(t, t.TempDir(), `credentials:
+  - key: lms
+    secret: lms-secret-0123456789
+    scopes: [all]
+xapi:
+  max_statements: 2
+  max_definition_bytes: 200
+metrics:
+  token: metrics-token-0123456789
+`)
+	r := start(t, cfg)
+	three := []any{statement("00000000-0000-4000-8000-00000000000a", "completed"),
+		statement("00000000-0000-4000-8000-00000000000b", "completed"), statement("00000000-0000-4000-8000-00000000000c", "completed")}
+	if st, b := do(t, "POST", r.Endpoint()+"/statements", "lms", "lms-secret-0123456789", three); st != 413 || !strings.Contains(string(b), "at most 2 statements") {
+		t.Errorf("3 statements with xapi.max_statements 2: %d %s", st, b)
+	}
+	big := statement("00000000-0000-4000-8000-00000000000d", "completed")
+	big["object"] = map[string]any{"id": "http://example.org/course/1", "definition": map[string]any{"name": map[string]any{"en": strings.Repeat("x", 300)}}}
+	if st, b := do(t, "POST", r.Endpoint()+"/statements", "lms", "lms-secret-0123456789", big); st != 200 {
+		t.Errorf("a statement whose definition is over xapi.max_definition_bytes is still stored: %d %s", st, b)
+	}
+	req, _ := http.NewRequest("GET", r.BaseURL()+"/metrics", nil)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 401 {
+		t.Errorf("/metrics without metrics.token: %v %v", res.StatusCode, err)
+	}
+	req.Header.Set("Authorization", "Bearer metrics-token-0123456789")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("/metrics with the token: %v %v", res, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(body), "bridge_activity_definitions_capped_total 1") {
+		t.Errorf("/metrics lacks bridge_activity_definitions_capped_total 1")
+	}
+}
