@@ -202,6 +202,9 @@ type Credential struct {
 	Scopes []string `yaml:"scopes"`
 	// Name is an optional display name.
 	Name string `yaml:"name"`
+	// Trusted lets the statements this credential stores be forwarded to
+	// learners' personal LRSs (target personal); Moodle sources always may.
+	Trusted bool `yaml:"trusted"`
 }
 
 // ValidScopes lists the scopes accepted in credentials[].scopes.

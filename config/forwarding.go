@@ -26,6 +26,9 @@ type Forwarding struct {
 	SecretKey string `yaml:"secret_key"`
 	// HashSalt salts the SHA-256 of transform.hash values other than mbox.
 	HashSalt string `yaml:"hash_salt"`
+	// RuleBudget bounds the steps (predicate evaluations) a rule may take
+	// on one statement: 0 is the default (100,000), -1 no limit.
+	RuleBudget int `yaml:"rule_budget"`
 	// Personal tunes deliveries to learners' personal LRSs.
 	Personal Delivery `yaml:"personal"`
 }

@@ -304,14 +304,16 @@ func (s *Server) adminCreateCredential(c *gin.Context) {
 		return
 	}
 	var req struct {
-		Key    string   `json:"key"`
-		Name   string   `json:"name"`
-		Scopes []string `json:"scopes"`
+		Key     string   `json:"key"`
+		Name    string   `json:"name"`
+		Scopes  []string `json:"scopes"`
+		Trusted bool     `json:"trusted"` // its statements may go to personal LRSs
 	}
-	if !s.tenantJSON(c, &req, `{"scopes": ["all"], "name": "...", "key": "..."}`) {
+	if !s.tenantJSON(c, &req, `{"scopes": ["all"], "name": "...", "key": "...", "trusted": false}`) {
 		return
 	}
-	info, secret, err := s.Admin.CreateCredential(c.Request.Context(), st.ID, admin.CredentialSpec{Key: req.Key, Name: req.Name, Scopes: req.Scopes})
+	info, secret, err := s.Admin.CreateCredential(c.Request.Context(), st.ID,
+		admin.CredentialSpec{Key: req.Key, Name: req.Name, Scopes: req.Scopes, Trusted: req.Trusted})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -331,13 +333,15 @@ func (s *Server) adminGetCredential(c *gin.Context) {
 
 func (s *Server) adminPatchCredential(c *gin.Context) {
 	var req struct {
-		Name   *string  `json:"name"`
-		Scopes []string `json:"scopes"`
+		Name    *string  `json:"name"`
+		Scopes  []string `json:"scopes"`
+		Trusted *bool    `json:"trusted"`
 	}
-	if !s.tenantJSON(c, &req, `{"scopes": ["statements/write"], "name": "..."}`) {
+	if !s.tenantJSON(c, &req, `{"scopes": ["statements/write"], "name": "...", "trusted": true}`) {
 		return
 	}
-	info, err := s.Admin.UpdateCredential(c.Request.Context(), c.Param("key"), admin.CredentialUpdate{Name: req.Name, Scopes: req.Scopes})
+	info, err := s.Admin.UpdateCredential(c.Request.Context(), c.Param("key"),
+		admin.CredentialUpdate{Name: req.Name, Scopes: req.Scopes, Trusted: req.Trusted})
 	if err != nil {
 		s.fail(c, err)
 		return

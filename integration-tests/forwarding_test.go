@@ -1263,15 +1263,35 @@ rules:
 		t.Errorf("admin API with a wrong token: %d", r.Status)
 	}
 
+	// Only the statements of a trusted credential (or a Moodle source) go
+	// to personal LRSs (issue 15, Low #10): the config's credential is not
+	// trusted (config has no `trusted` key yet), so ann's statements come
+	// through a credential the admin API marks trusted. Those the untrusted
+	// credential writes "by" ann stay away from her LRS.
+	r = adminCall(t, p, "POST", "/stores/1/credentials", map[string]any{"key": "learning-app", "scopes": []string{"statements/write"}, "trusted": true})
+	var cred struct {
+		Key, Secret string
+		Trusted     bool
+	}
+	if r.Status != 201 {
+		t.Fatalf("POST /api/v1/stores/1/credentials: %d %s", r.Status, r.Body)
+	}
+	if r.JSON(t, &cred); !cred.Trusted {
+		t.Fatalf("credential created with trusted: true is not trusted: %s", r.Body)
+	}
+	trusted := &client{t: t, endpoint: p.endpoint, user: cred.Key, secret: cred.Secret, version: "2.0.0"}
 	c := xapiClient(t, p)
-	var annS, bobS []map[string]any
+	var annS, bobS, forged []map[string]any
 	for i := range 3 {
 		b := fwStatement("bob", "completed")
 		bobS = append(bobS, b)
-		c.expect(200, "POST", "/statements", b)
+		trusted.expect(200, "POST", "/statements", b)
 		a := fwStatement("ann", []string{"completed", "attempted", "passed"}[i])
 		annS = append(annS, a)
-		c.expect(200, "POST", "/statements", a)
+		trusted.expect(200, "POST", "/statements", a)
+		f := fwStatement("ann", "failed")
+		forged = append(forged, f)
+		c.expect(200, "POST", "/statements", f)
 	}
 	annIDs := idsOf(annS)
 	eventually(t, 15*time.Second, func() bool { return f.allArrived(annIDs) }, "ann's statements at her LRS; missing %v", f.missing(annIDs))
@@ -1279,7 +1299,14 @@ rules:
 		st := targetStatuses(t, p)["personal"]
 		return st.Pending == 0 && st.Dead == 0
 	}, "personal queue empty")
-	f.checkOnce(t, annIDs) // also: none of bob's arrived
+	f.checkOnce(t, annIDs) // also: none of bob's, nor those of the untrusted credential, arrived
+	f.mu.Lock()
+	for _, id := range idsOf(forged) {
+		if f.accepted[id] > 0 {
+			t.Errorf("statement %s of an untrusted credential went to ann's LRS", id)
+		}
+	}
+	f.mu.Unlock()
 	for _, req := range f.requests() {
 		if u, _, _ := (&http.Request{Header: req.Header}).BasicAuth(); u != f.user {
 			t.Errorf("request to the personal LRS authenticated as %q", u)

@@ -157,7 +157,7 @@ func TestRulesTestPersonal(t *testing.T) {
 	}
 	p.stop()
 	out, code = runBridge(t, dir, nil, "rules", "test", "--config", cfg, stmtFile)
-	if code != 0 || !strings.Contains(out, `-> target "personal": to mbox::mailto:ann@example.org's personal LRS at https://ann-lrs.example/xapi`) {
+	if code != 0 || !strings.Contains(out, `-> target "personal": to mbox::mailto:ann@example.org's personal LRS at https://ann-lrs.example/xapi (only for statements stored by a Moodle source or a trusted credential)`) {
 		t.Errorf("rules test, ann registered: %d\n%s", code, out)
 	}
 	write("bob")

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"time"
 )
@@ -125,4 +126,38 @@ func (a *Authenticator) Forget(key string) {
 	a.mu.Lock()
 	delete(a.cache, key)
 	a.mu.Unlock()
+}
+
+// ScopePersonalForward marks a credential trusted to trigger personal
+// forwarding: the statements it stores may be forwarded to the personal
+// LRS of their actor (rules with target "personal"). It is kept with the
+// credential's scopes (so it is stored, cached and synced with them) but
+// is not an xAPI scope: it grants no access to the LRS, and the admin API
+// and the CLI show and set it as "trusted", not among the scopes. Without
+// it, any credential that may write statements could have a statement "by"
+// a learner delivered to that learner's personal LRS with the learner's
+// stored credentials.
+const ScopePersonalForward = "personal/forward"
+
+// Trusted reports whether c is marked trusted (ScopePersonalForward).
+func (c *Credential) Trusted() bool { return slices.Contains(c.Scopes, ScopePersonalForward) }
+
+// SetTrusted marks c trusted or not, keeping its xAPI scopes.
+func (c *Credential) SetTrusted(trusted bool) {
+	scopes := XAPIScopes(c.Scopes)
+	if trusted {
+		scopes = append(scopes, ScopePersonalForward)
+	}
+	c.Scopes = scopes
+}
+
+// XAPIScopes is scopes without ScopePersonalForward (a new slice).
+func XAPIScopes(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if s != ScopePersonalForward {
+			out = append(out, s)
+		}
+	}
+	return out
 }

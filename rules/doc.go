@@ -16,6 +16,19 @@
 // missing extension with a number) is logged and that rule does not match;
 // the other rules are unaffected.
 //
+// # Budget
+//
+// Each rule may take at most DefaultBudget (100,000) steps on a statement
+// (WithBudget changes it). A step is one evaluation of the predicate of a
+// builtin: any(list, p) over n elements takes up to n steps, a predicate
+// nested in another up to the product of the two lengths. A rule that
+// overruns fails on that statement, like any runtime error:
+//
+//	rule "nested": when: line 1, column 81: overran its budget of 100000 steps on statement 6f1a…
+//
+// The error is a *RuleError wrapping a *BudgetError (errors.Is ErrBudget).
+// Each rule of a Match starts with the whole budget.
+//
 // # What an expression can read
 //
 // Properties that the statement does not have read as their zero value: ""

@@ -28,6 +28,9 @@ type Env struct {
 	Statement map[string]any `expr:"statement"`
 
 	raw map[string]any // the statement as given (json.Number numbers); used by helpers
+
+	steps  int // predicate evaluations of the rule being evaluated
+	budget int // steps allowed; 0: no limit
 }
 
 // Agent is an Agent or Group (actor, authority, context.instructor, context.team,

@@ -49,6 +49,7 @@ type Engine struct {
 	byName  map[string]*compiled
 	salt    string
 	needRaw bool // some rule reads `statement`
+	budget  int  // steps per rule per statement; 0: no limit
 	vms     sync.Pool
 }
 
@@ -65,15 +66,33 @@ type compiled struct {
 // valid boolean expression over Env, and every transform path valid. hashSalt
 // is prepended to values hashed with SHA-256; it must not be empty when a rule
 // hashes anything but an mbox.
-func Compile(rs []Rule, knownTargets []string, hashSalt string) (*Engine, error) {
+//
+// Each rule may take at most DefaultBudget steps on a statement (see
+// WithBudget); a rule that overruns fails on that statement with a
+// *BudgetError.
+func Compile(rs []Rule, knownTargets []string, hashSalt string, options ...CompileOption) (*Engine, error) {
+	cfg := compileConfig{}
+	for _, o := range options {
+		o(&cfg)
+	}
+	switch {
+	case cfg.budget == 0:
+		cfg.budget = DefaultBudget
+	case cfg.budget < 0:
+		cfg.budget = 0
+	}
 	known := make(map[string]bool, len(knownTargets)+1)
 	for _, t := range knownTargets {
 		known[t] = true
 	}
 	known[Personal] = true
-	e := &Engine{byName: make(map[string]*compiled, len(rs)), salt: hashSalt}
+	e := &Engine{byName: make(map[string]*compiled, len(rs)), salt: hashSalt, budget: cfg.budget}
 	e.vms.New = func() any { return new(vm.VM) }
-	opts := append([]expr.Option{expr.Env(&Env{}), expr.AsBool()}, helperOptions()...)
+	opts := whenOptions(false)
+	var budgeted []expr.Option
+	if e.budget > 0 {
+		budgeted = whenOptions(true)
+	}
 	var errs []error
 	for i, r := range rs {
 		name := strings.TrimSpace(r.Name)
@@ -107,10 +126,18 @@ func Compile(rs []Rule, knownTargets []string, hashSalt string) (*Engine, error)
 			}
 		}
 		if strings.TrimSpace(r.When) != "" {
+			// The expression as written decides whether the rule is valid
+			// and what its errors say; the program run is the budgeted one,
+			// which type-checks whenever the expression does.
 			prog, err := expr.Compile(r.When, opts...)
 			if err != nil {
 				errs = append(errs, whenError(name, err, r.When))
 			} else {
+				if budgeted != nil {
+					if prog, err = expr.Compile(r.When, budgeted...); err != nil {
+						errs = append(errs, fmt.Errorf("rule %q: when: cannot count the steps of this expression (please report this bug): %w", name, err))
+					}
+				}
 				c.prog = prog
 				if readsStatement(r.When) {
 					e.needRaw = true
@@ -144,6 +171,24 @@ func Compile(rs []Rule, knownTargets []string, hashSalt string) (*Engine, error)
 	return e, nil
 }
 
+// whenOptions are the expr options of a `when`; budgeted adds the step
+// budget's patcher (stepBudget).
+func whenOptions(budgeted bool) []expr.Option {
+	return append(exprOptions(budgeted), expr.AsBool())
+}
+
+// exprOptions are whenOptions without the boolean result.
+func exprOptions(budgeted bool) []expr.Option {
+	opts := append([]expr.Option{expr.Env(&Env{})}, helperOptions()...)
+	if budgeted {
+		opts = append(opts, budgetOptions()...)
+	}
+	return opts
+}
+
+// Budget returns the steps each rule may take on a statement (0: no limit).
+func (e *Engine) Budget() int { return e.budget }
+
 // Rules returns the compiled rules' names in order.
 func (e *Engine) Rules() []string {
 	out := make([]string, len(e.rules))
@@ -155,8 +200,10 @@ func (e *Engine) Rules() []string {
 
 // Match evaluates every rule that applies to store against stmt and returns
 // the (rule, target) pairs in rule order, de-duplicated by target (the first
-// matching rule wins). A runtime error in a rule is returned (joined) in err;
-// that rule does not match and the other rules are still evaluated.
+// matching rule wins). A runtime error in a rule, including an overrun of its
+// step budget, is returned (joined, one *RuleError per rule) in err; that
+// rule does not match and the other rules are still evaluated, each with a
+// budget of its own.
 func (e *Engine) Match(store string, stmt map[string]any) ([]Match, error) {
 	var (
 		env  *Env
@@ -170,12 +217,13 @@ func (e *Engine) Match(store string, stmt map[string]any) ([]Match, error) {
 		}
 		if c.prog != nil {
 			if env == nil {
-				env = newEnv(store, stmt, e.needRaw)
+				env = e.newEnv(store, stmt)
 				m = e.vms.Get().(*vm.VM)
 			}
+			env.steps = 0
 			res, err := m.Run(c.prog, env)
 			if err != nil {
-				errs = append(errs, whenError(c.name, err, ""))
+				errs = append(errs, ruleError(c.name, err))
 				continue
 			}
 			if ok, _ := res.(bool); !ok {
@@ -203,7 +251,7 @@ func (e *Engine) Match(store string, stmt map[string]any) ([]Match, error) {
 // pairs in its targets' order: unlike Match, no target is dropped because
 // an earlier rule matched it too. For back-fills of one rule. An unknown
 // rule matches nothing (nil, nil); a runtime error is returned as Match
-// returns it, and the rule does not match.
+// returns it (a *RuleError), and the rule does not match.
 func (e *Engine) MatchRule(store string, stmt map[string]any, rule string) ([]Match, error) {
 	c := e.byName[rule]
 	if c == nil || (c.stores != nil && !c.stores[store]) {
@@ -211,10 +259,10 @@ func (e *Engine) MatchRule(store string, stmt map[string]any, rule string) ([]Ma
 	}
 	if c.prog != nil {
 		m := e.vms.Get().(*vm.VM)
-		res, err := m.Run(c.prog, newEnv(store, stmt, e.needRaw))
+		res, err := m.Run(c.prog, e.newEnv(store, stmt))
 		e.vms.Put(m)
 		if err != nil {
-			return nil, whenError(c.name, err, "")
+			return nil, ruleError(c.name, err)
 		}
 		if ok, _ := res.(bool); !ok {
 			return nil, nil
@@ -225,6 +273,13 @@ func (e *Engine) MatchRule(store string, stmt map[string]any, rule string) ([]Ma
 		out = append(out, Match{Rule: c.name, Target: t})
 	}
 	return out, nil
+}
+
+// newEnv is the Env of stmt for the engine's rules.
+func (e *Engine) newEnv(store string, stmt map[string]any) *Env {
+	env := newEnv(store, stmt, e.needRaw)
+	env.budget = e.budget
+	return env
 }
 
 // HasTransform reports whether rule changes what it sends; when it does

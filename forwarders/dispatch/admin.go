@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/xapibridge/bridge/forwarders"
 	"github.com/xapibridge/bridge/lrs"
@@ -19,8 +21,12 @@ import (
 // Admin is what operators do with forwarding, for the admin API and the
 // CLI alike.
 type Admin struct {
-	Outbox   lrs.Outbox
-	Store    lrs.PersonalStore
+	Outbox lrs.Outbox
+	Store  lrs.PersonalStore
+	// Stores looks the store of a registration up: RegisterPersonal refuses
+	// a store that does not exist. Default: Store, when it is a StoreGetter
+	// (the database is).
+	Stores   StoreGetter
 	Personal *Personal // may be nil in the CLI; then Sealer must be set
 	Sealer   *Sealer
 	// Router evaluates the rules for back-fills.
@@ -39,6 +45,28 @@ type Admin struct {
 	// Client makes CheckPersonal's requests (default: a 10s timeout, no
 	// redirects followed).
 	Client *http.Client
+}
+
+// StoreGetter reads a store by id (ENOTFOUND when there is none).
+type StoreGetter interface {
+	GetStore(ctx context.Context, id int64) (*lrs.Store, error)
+}
+
+// checkStore fails unless the store exists (when there is a way to look
+// it up).
+func (a *Admin) checkStore(ctx context.Context, storeID int64) error {
+	if storeID <= 0 {
+		return lrs.Errorf(lrs.EINVALID, "store: %d is not a store id", storeID)
+	}
+	g := a.Stores
+	if g == nil {
+		g, _ = a.Store.(StoreGetter)
+	}
+	if g == nil {
+		return nil
+	}
+	_, err := g.GetStore(ctx, storeID)
+	return err
 }
 
 func (a *Admin) wake() {
@@ -266,7 +294,8 @@ type PersonalRegistration struct {
 	PersonalCredentials
 }
 
-// PersonalView is a registration without its credentials.
+// PersonalView is a registration without its credentials (Endpoint without
+// userinfo, query or fragment, were one stored before they were refused).
 type PersonalView struct {
 	StoreID  int64           `json:"store_id"`
 	AgentKey string          `json:"agent_key"`
@@ -289,9 +318,8 @@ func validatePersonal(r *PersonalRegistration) (string, error) {
 	if !ok {
 		return "", lrs.Errorf(lrs.EINVALID, "agent: must have an mbox, mbox_sha1sum, openid or account")
 	}
-	u, err := url.Parse(r.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", lrs.Errorf(lrs.EINVALID, "endpoint: must be an http(s) URL such as https://my-lrs.example/xapi, got %q", r.Endpoint)
+	if err := checkPersonalEndpoint(r.Endpoint); err != nil {
+		return "", err
 	}
 	if r.Version == "" {
 		r.Version = "1.0.3"
@@ -302,7 +330,66 @@ func validatePersonal(r *PersonalRegistration) (string, error) {
 	if r.Token != "" && (r.Username != "" || r.Password != "") {
 		return "", lrs.Errorf(lrs.EINVALID, "token: use either username/password or token, not both")
 	}
+	if err := checkPersonalCredentials(r.PersonalCredentials); err != nil {
+		return "", err
+	}
 	return key, nil
+}
+
+// checkPersonalEndpoint accepts an http(s) URL with a host and nothing that
+// would carry a credential into logs, listings and error messages: no
+// userinfo (user:password@), no query string and no fragment. The error
+// never repeats the endpoint (it may hold a credential).
+func checkPersonalEndpoint(endpoint string) error {
+	const example = "an http(s) URL such as https://my-lrs.example/xapi"
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return lrs.Errorf(lrs.EINVALID, "endpoint: must be %s", example)
+	case u.User != nil:
+		return lrs.Errorf(lrs.EINVALID, "endpoint: must not contain a user name or password (user:password@): give them as username and password, or a token")
+	case u.RawQuery != "" || u.ForceQuery:
+		return lrs.Errorf(lrs.EINVALID, "endpoint: must not have a query string: it is the LRS's xAPI base URL (%s); credentials go in username and password, or token", example)
+	case u.Fragment != "" || strings.Contains(endpoint, "#"):
+		return lrs.Errorf(lrs.EINVALID, "endpoint: must not have a fragment (#...): it is the LRS's xAPI base URL (%s)", example)
+	}
+	return nil
+}
+
+// checkPersonalCredentials refuses credentials the forwarder could not send
+// (forwarders.NewXAPI), so a registration cannot be accepted that would
+// fail at each delivery: a ':' in a Basic user name (it separates the user
+// name from the password), control characters (line breaks would split
+// the Authorization header), a password without a user name. The error
+// names the field, never its value.
+func checkPersonalCredentials(c PersonalCredentials) error {
+	if strings.Contains(c.Username, ":") {
+		return lrs.Errorf(lrs.EINVALID, "username: must not contain ':' (Basic authentication separates the user name from the password with it)")
+	}
+	for _, f := range []struct{ name, value string }{{"username", c.Username}, {"password", c.Password}, {"token", c.Token}} {
+		if strings.ContainsFunc(f.value, unicode.IsControl) {
+			return lrs.Errorf(lrs.EINVALID, "%s: must not contain control characters (line breaks, tabs, NUL...)", f.name)
+		}
+		if !utf8.ValidString(f.value) {
+			return lrs.Errorf(lrs.EINVALID, "%s: must be valid UTF-8", f.name)
+		}
+	}
+	if c.Password != "" && c.Username == "" {
+		return lrs.Errorf(lrs.EINVALID, "username: required with a password")
+	}
+	return nil
+}
+
+// PublicEndpoint is endpoint as it may be shown and logged: without
+// userinfo, query or fragment (registrations are refused with them now;
+// one stored before may have them).
+func PublicEndpoint(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "(an endpoint that is not a URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
 
 // CheckPersonal validates a registration as RegisterPersonal does, then
@@ -321,6 +408,9 @@ func (a *Admin) CheckPersonal(ctx context.Context, r PersonalRegistration) error
 func (a *Admin) RegisterPersonal(ctx context.Context, storeID int64, r PersonalRegistration) (*PersonalView, error) {
 	key, err := validatePersonal(&r)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkStore(ctx, storeID); err != nil {
 		return nil, err
 	}
 	plain, _ := json.Marshal(r.PersonalCredentials)
@@ -344,7 +434,7 @@ func (a *Admin) sealer() *Sealer {
 }
 
 func view(p *lrs.PersonalLRS) *PersonalView {
-	return &PersonalView{StoreID: p.StoreID, AgentKey: p.AgentKey, Agent: p.Agent, Endpoint: p.Endpoint, Version: p.Version, Created: p.CreatedAt}
+	return &PersonalView{StoreID: p.StoreID, AgentKey: p.AgentKey, Agent: p.Agent, Endpoint: PublicEndpoint(p.Endpoint), Version: p.Version, Created: p.CreatedAt}
 }
 
 // ListPersonal lists registrations (storeID 0: all stores).

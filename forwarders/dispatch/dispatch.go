@@ -51,6 +51,11 @@ type Target struct {
 	// 20s. Tests shorten it so the deliveries of a killed process are
 	// picked up again quickly.
 	LeaseExtra time.Duration
+	// Parallel, for the personal target, is how many personal LRSs are
+	// sent to at once, each one request at a time behind its own breaker:
+	// a personal LRS that stalls holds one of them, and the others go on.
+	// Default 16.
+	Parallel int
 }
 
 // Dispatcher runs the workers.
@@ -77,6 +82,8 @@ type Dispatcher struct {
 	breakerQ   map[string]breakerReport // transitions not yet recorded, the latest per target
 	healthKick chan struct{}
 	noted      map[string]notedFailure // the last failure recorded per target
+
+	lanes personalLanes
 }
 
 // breakerReport is a breaker state waiting to be recorded in Health.
@@ -278,6 +285,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if t.LeaseExtra <= 0 {
 			t.LeaseExtra = defaultLeaseExtra
 		}
+		if t.Sender == nil {
+			d.lanes.start(ctx, t)
+		}
 		t.Retry = t.Retry.WithDefaults()
 		claim := new(sync.Mutex)
 		for i := 0; i < t.Concurrency; i++ {
@@ -301,6 +311,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	// The personal LRSs' sends in flight end by their leases.
+	d.lanes.wg.Wait()
 	// Record the deliveries the last batches delivered, and the breakers'
 	// last transitions.
 	d.completed.wait()
@@ -379,6 +391,8 @@ func (d *Dispatcher) worker(ctx context.Context, t *Target, n int, claim *sync.M
 				}
 				continue
 			}
+		} else if !d.lanes.waitFree(ctx) {
+			return // claim for the personal target only when a personal LRS can be sent to
 		}
 		now := time.Now()
 		lease := now.Add(leaseFor(t))
@@ -407,7 +421,16 @@ func (d *Dispatcher) worker(ctx context.Context, t *Target, n int, claim *sync.M
 			continue
 		}
 		backlog = len(items) == limit
-		ok := d.deliver(t, items)
+		ok, busy := d.deliver(t, items)
+		if busy {
+			// Personal LRSs are still busy with earlier claims (some of this
+			// one were released): claim again once one has made progress.
+			limit = t.BatchSize
+			if !d.lanes.waitProgress(ctx, poll) {
+				return
+			}
+			continue
+		}
 		if ok && backlog {
 			limit = min(2*limit, maxClaim(t))
 		} else {
@@ -466,43 +489,34 @@ func sendTimeout(t *Target) time.Duration {
 // every item was delivered. It does not use the dispatcher's context: a
 // claim being sent at shutdown is finished (bounded by its lease) so its
 // outcome is recorded, not left leased.
-func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) bool {
+//
+// For the personal target, it hands each registered LRS's items to that
+// LRS's lane (personalLanes) and returns without waiting for them: ok says
+// whether every item was handed over, busy that some were released because
+// their LRS's lane had enough waiting already.
+func (d *Dispatcher) deliver(t *Target, items []lrs.OutboxItem) (ok, busy bool) {
+	if t.Sender == nil {
+		busy = d.lanes.hand(d, t, items)
+		return !busy, busy
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout(t))
 	defer cancel()
-	if t.Sender != nil {
-		return d.sendAll(ctx, t, t.Sender, items)
-	}
-	// The personal target: one batch per registered LRS.
-	type key struct {
-		store int64
-		agent string
-	}
-	groups := map[key][]lrs.OutboxItem{}
-	var order []key
-	for _, it := range items {
-		k := key{it.StoreID, it.PersonalKey}
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
+	return d.sendAll(ctx, t, t.Sender, items), false
+}
+
+// sendPersonal sends items, all to the personal LRS of k, through its
+// forwarder (and breaker).
+func (d *Dispatcher) sendPersonal(ctx context.Context, t *Target, k personalKey, items []lrs.OutboxItem) {
+	f, err := d.Personal.Forwarder(ctx, k.store, k.agent)
+	if err != nil {
+		o := forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()}
+		for _, it := range items {
+			d.record(t, it, o)
 		}
-		groups[k] = append(groups[k], it)
+		d.noteFailure(t, "", o)
+		return
 	}
-	ok := true
-	for _, k := range order {
-		f, err := d.Personal.Forwarder(ctx, k.store, k.agent)
-		if err != nil {
-			o := forwarders.Outcome{Permanent: lrs.ErrorCode(err) == lrs.ENOTFOUND, Error: err.Error()}
-			for _, it := range groups[k] {
-				d.record(t, it, o)
-			}
-			d.noteFailure(t, "", o)
-			ok = false
-			continue
-		}
-		if !d.sendAll(ctx, t, f, groups[k]) {
-			ok = false
-		}
-	}
-	return ok
+	d.sendAll(ctx, t, f, items)
 }
 
 // sendAll sends items in batches of at most BatchSize, one after the other,

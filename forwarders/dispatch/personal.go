@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +74,15 @@ type Personal struct {
 	Delivery Target // batch size, timeout, retry and breaker settings
 	Breaker  forwarders.BreakerConfig
 	OnState  func(forwarders.StateChange)
+	// Trust says whose statements may be forwarded to personal LRSs (the
+	// router asks MayForwardPersonal); nil: Moodle sources only.
+	Trust AuthorityTrust
+	// Logger says, once per authority, that a statement of an actor with a
+	// personal LRS was not forwarded because of its authority (default
+	// slog.Default()).
+	Logger *slog.Logger
+
+	untrusted untrustedLog
 
 	mu         sync.Mutex
 	forwarders map[string]cachedForwarder
@@ -99,6 +110,19 @@ func (p *Personal) Has(storeID int64, agentKey string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.registered[regKey(storeID, agentKey)]
+}
+
+// MayForwardPersonal implements AuthorityTrust with p.Trust, or, without
+// one, for Moodle sources only.
+func (p *Personal) MayForwardPersonal(authority map[string]any) bool {
+	ok := IsMoodleAuthority(authority)
+	if p.Trust != nil {
+		ok = p.Trust.MayForwardPersonal(authority)
+	}
+	if !ok {
+		p.untrusted.note(p.Logger, authority)
+	}
+	return ok
 }
 
 // Refresh reloads the set of registered actors.
@@ -144,7 +168,10 @@ func (p *Personal) Forwarder(ctx context.Context, storeID int64, agentKey string
 	x, err := forwarders.NewXAPI(forwarders.XAPIConfig{Name: "personal:" + endpointHost(reg.Endpoint), Endpoint: reg.Endpoint, Version: reg.Version,
 		Username: cred.Username, Password: cred.Password, Token: cred.Token, Timeout: p.Delivery.Timeout})
 	if err != nil {
-		return nil, &lrs.Error{Code: lrs.EINVALID, Message: "personal LRS of " + agentKey + ": " + err.Error()}
+		// A registration stored before RegisterPersonal refused credentials
+		// in the endpoint: the message must not repeat them.
+		msg := strings.ReplaceAll(err.Error(), reg.Endpoint, PublicEndpoint(reg.Endpoint))
+		return nil, &lrs.Error{Code: lrs.EINVALID, Message: "personal LRS of " + agentKey + ": " + msg + " (register it again)"}
 	}
 	b := forwarders.NewBreaker(x, p.Breaker, p.OnState)
 	p.mu.Lock()

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -22,6 +23,7 @@ type Router struct {
 	dispatcher *Dispatcher
 	names      *storeNames
 	log        *slog.Logger
+	warns      ruleWarnings
 }
 
 // StoreRefs lists the stores by the names rules give them (the store
@@ -132,7 +134,7 @@ func (r *Router) RouteRule(storeID int64, stmt map[string]any, only string) []lr
 		matches, err = r.rules.MatchRule(r.names.name(storeID), stmt, only)
 	}
 	if err != nil {
-		r.log.Warn("a rule failed on a statement", "statement", stmt["id"], "error", err)
+		r.warnRuleErrors(stmt, err)
 	}
 	var out []lrs.Delivery
 	for _, m := range matches {
@@ -140,14 +142,107 @@ func (r *Router) RouteRule(storeID int64, stmt map[string]any, only string) []lr
 			out = append(out, lrs.Delivery{Target: m.Target, Rule: m.Rule})
 			continue
 		}
-		actor, _ := stmt["actor"].(map[string]any)
-		key, ok := xapi.AgentKey(actor)
-		if ok && r.personal != nil && r.personal.Has(storeID, key) {
-			out = append(out, lrs.Delivery{Target: m.Target, Rule: m.Rule, PersonalKey: key})
+		if d, ok := r.personalDelivery(storeID, stmt, m); ok {
+			out = append(out, d)
 		}
 	}
 	return out
 }
 
+// warnRuleErrors logs the rules that failed on stmt (err is what Match or
+// MatchRule returned), each rule rate-limited on its own: a rule that
+// fails on every statement (a `when` that overruns its budget, or reads a
+// missing property) is logged on its first failure and then at most once
+// per ruleWarnInterval, with the number of failures not logged since.
+func (r *Router) warnRuleErrors(stmt map[string]any, err error) {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok { // errors.Join, one per rule
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		rule := ""
+		var re *rules.RuleError
+		if errors.As(e, &re) {
+			rule = re.Rule
+		}
+		ok, suppressed := r.warns.admit(rule)
+		if !ok {
+			continue
+		}
+		attrs := []any{"rule", rule, "statement", stmt["id"], "error", e}
+		if suppressed > 0 {
+			attrs = append(attrs, "suppressed", suppressed)
+		}
+		r.log.Warn("a rule failed on a statement", attrs...)
+	}
+}
+
+// ruleWarnInterval is how often a rule that keeps failing is logged.
+const ruleWarnInterval = time.Minute
+
+// ruleWarnings rate-limits the warnings of failing rules, per rule name
+// (a bounded set: the configured rules). The zero value is ready to use.
+type ruleWarnings struct {
+	now func() time.Time // nil: time.Now
+
+	mu    sync.Mutex
+	rules map[string]*ruleWarning
+}
+
+type ruleWarning struct {
+	logged     time.Time // when the rule's last warning was logged
+	suppressed int       // failures since then, not logged
+}
+
+// admit records a failure of rule and says whether to log it, and how
+// many failures of rule were not logged since its last warning.
+func (w *ruleWarnings) admit(rule string) (ok bool, suppressed int) {
+	now := time.Now
+	if w.now != nil {
+		now = w.now
+	}
+	t := now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.rules[rule]
+	if !ok {
+		if w.rules == nil {
+			w.rules = make(map[string]*ruleWarning)
+		}
+		w.rules[rule] = &ruleWarning{logged: t}
+		return true, 0
+	}
+	if t.Sub(s.logged) < ruleWarnInterval {
+		s.suppressed++
+		return false, 0
+	}
+	suppressed = s.suppressed
+	s.logged, s.suppressed = t, 0
+	return true, suppressed
+}
+
 // Rules names the rules the router evaluates, in config order.
 func (r *Router) Rules() []string { return r.rules.Rules() }
+
+// personalDelivery is m's delivery to the personal target: to the personal
+// LRS of the statement's actor, when the actor has one registered in the
+// store and, when the lookup is also an AuthorityTrust (Personal is), the
+// statement's authority may trigger personal forwarding (by default Moodle
+// sources and credentials marked trusted; see AuthorityTrust).
+func (r *Router) personalDelivery(storeID int64, stmt map[string]any, m rules.Match) (lrs.Delivery, bool) {
+	if r.personal == nil {
+		return lrs.Delivery{}, false
+	}
+	actor, _ := stmt["actor"].(map[string]any)
+	key, ok := xapi.AgentKey(actor)
+	if !ok || !r.personal.Has(storeID, key) {
+		return lrs.Delivery{}, false
+	}
+	if trust, ok := r.personal.(AuthorityTrust); ok {
+		authority, _ := stmt["authority"].(map[string]any)
+		if !trust.MayForwardPersonal(authority) {
+			return lrs.Delivery{}, false
+		}
+	}
+	return lrs.Delivery{Target: m.Target, Rule: m.Rule, PersonalKey: key}, true
+}

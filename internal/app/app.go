@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/xapibridge/bridge/config"
+	"github.com/xapibridge/bridge/forwarders/dispatch"
 	"github.com/xapibridge/bridge/httpapi"
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/store"
@@ -139,6 +140,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		}, func() float64 { return float64(a.db.ActivityDefinitionsCapped()) }))
 	auth := &lrs.Authenticator{Store: a.db, BaseURL: a.baseURL}
 	tenants := NewAdmin(a.db, a.baseURL, auth)
+	if tc, ok := a.fwd.Admin.Personal.Trust.(*dispatch.TrustedCredentials); ok {
+		// A credential's trust changes with it: drop it from that cache too.
+		forget := tenants.Forget
+		tenants.Forget = func(key string) { forget(key); tc.Forget(key) }
+	}
 	if a.moodle, err = newMoodleRunner(ctx, cfg, a.db, a.svc, tenants, a.baseURL, a.log, reg); err != nil {
 		return nil, err
 	}

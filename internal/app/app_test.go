@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/xapibridge/bridge/config"
 	"github.com/xapibridge/bridge/internal/app"
+	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/admin"
 )
 
@@ -355,5 +357,47 @@ metrics:
 	res.Body.Close()
 	if !strings.Contains(string(body), "bridge_activity_definitions_capped_total 1") {
 		t.Errorf("/metrics lacks bridge_activity_definitions_capped_total 1")
+	}
+}
+
+// A config credential with trusted: true may trigger personal forwarding
+// (issue 15 #10): the mark is stored with it, and taken away when the
+// config drops it.
+func TestConfigCredentialTrusted(t *testing.T) {
+	dir := t.TempDir()
+	cred := "credentials:\n  - key: app\n    secret: app-secret-0123456789\n    scopes: [statements/write]\n"
+	check := func(yaml string, want bool) {
+		t.Helper()
+		r := start(t, loadConfig(t, dir, yaml))
+		c, err := r.DB().GetCredential(context.Background(), "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(c.Scopes, lrs.ScopePersonalForward); got != want {
+			t.Errorf("trusted %v, want %v (scopes %v)", got, want, c.Scopes)
+		}
+	}
+	check(cred+"    trusted: true\n", true)
+	check(cred, false)
+}
+
+// forwarding.rule_budget reaches the rules (issue 15 #12).
+func TestRuleBudgetFromConfig(t *testing.T) {
+	cfg := loadConfig(t, t.TempDir(), "targets:\n  - name: hook\n    type: webhook\n    url: http://127.0.0.1:9/\nrules:\n  - name: any-parent\n    when: any(context.contextActivities.parent, {.id == \"http://example.org/none\"})\n    targets: [hook]\nforwarding:\n  rule_budget: 3\n")
+	e, err := app.CompileRules(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Budget() != 3 {
+		t.Fatalf("budget %d, want 3", e.Budget())
+	}
+	parents := []any{}
+	for i := range 5 {
+		parents = append(parents, map[string]any{"id": fmt.Sprintf("http://example.org/p%d", i)})
+	}
+	st := statement("00000000-0000-4000-8000-0000000000ee", "completed")
+	st["context"] = map[string]any{"contextActivities": map[string]any{"parent": parents}}
+	if m, err := e.Match("default", st); len(m) != 0 || err == nil || !strings.Contains(err.Error(), "budget of 3 steps") {
+		t.Errorf("Match: %v %v, want the rule stopped by its budget", m, err)
 	}
 }

@@ -122,7 +122,10 @@ func syncCredentials(ctx context.Context, cfg *config.Config, cs lrs.CredentialS
 				old = e
 			}
 		}
-		scopes := c.Scopes
+		scopes := slices.Clone(c.Scopes)
+		if c.Trusted {
+			scopes = append(scopes, lrs.ScopePersonalForward)
+		}
 		if old != nil && old.Verify(c.Secret) && slices.Equal(old.Scopes, scopes) && old.Name == c.Name && old.Source == "config" {
 			continue
 		}

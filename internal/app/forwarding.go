@@ -35,7 +35,7 @@ func CompileRules(cfg *config.Config) (*rules.Engine, error) {
 		rs = append(rs, rules.Rule{Name: r.Name, Stores: r.Stores, When: r.When, Targets: r.Targets,
 			Transform: rules.Transform{Drop: r.Transform.Drop, Hash: r.Transform.Hash}})
 	}
-	return rules.Compile(rs, targets, cfg.Forwarding.HashSalt)
+	return rules.Compile(rs, targets, cfg.Forwarding.HashSalt, rules.WithBudget(cfg.Forwarding.RuleBudget))
 }
 
 // checkRuleStores fails when a rule names a store that does not exist: such
@@ -180,8 +180,10 @@ func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *s
 		}
 	}
 	pd := cfg.Forwarding.Personal
+	// Only Moodle sources and credentials marked trusted (lrs.ScopePersonalForward)
+	// may have statements forwarded to learners' personal LRSs (issue 15, Low #10).
 	personal := &dispatch.Personal{Store: db, Sealer: sealer, Breaker: breakerConfig(pd.Breaker), OnState: onState,
-		Delivery: dispatch.Target{Timeout: pd.Timeout.Duration}}
+		Delivery: dispatch.Target{Timeout: pd.Timeout.Duration}, Trust: &dispatch.TrustedCredentials{Store: db, Logger: log}, Logger: log}
 	personal.Refresh(ctx)
 
 	var targets []*dispatch.Target
@@ -205,6 +207,8 @@ func NewForwarding(ctx context.Context, cfg *config.Config, db *store.DB, log *s
 		targets = append(targets, &dispatch.Target{Name: t.Name, Sender: b, BatchSize: t.BatchSize,
 			Concurrency: t.Concurrency, Retry: retryPolicy(t.Retry), Timeout: t.Timeout.Duration, LeaseExtra: leaseExtra})
 	}
+	// Parallel (personal LRSs sent to at once) is dispatch.DefaultPersonalParallel
+	// until config has a key for it (forwarding.personal.parallel).
 	targets = append(targets, &dispatch.Target{Name: dispatch.PersonalTarget, BatchSize: pd.BatchSize,
 		Concurrency: pd.Concurrency, Retry: retryPolicy(pd.Retry), Timeout: pd.Timeout.Duration, LeaseExtra: leaseExtra})
 

@@ -306,7 +306,11 @@ func tenantPrintSecret(out io.Writer, cmd *cobra.Command, info *admin.Credential
 			Secret string `json:"secret"`
 		}{info, secret})
 	}
-	fmt.Fprintf(out, "%s credential %s in store %d (scopes: %s)\n", what, info.Key, info.StoreID, strings.Join(info.Scopes, ","))
+	trusted := ""
+	if info.Trusted {
+		trusted = "; trusted: its statements may go to personal LRSs"
+	}
+	fmt.Fprintf(out, "%s credential %s in store %d (scopes: %s%s)\n", what, info.Key, info.StoreID, strings.Join(info.Scopes, ","), trusted)
 	fmt.Fprintf(out, "  key:    %s\n", info.Key)
 	fmt.Fprintf(out, "  secret: %s\n", secret)
 	fmt.Fprintf(out, "  (the secret is stored hashed and shown only this once)\n")
@@ -324,7 +328,8 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 			scopes, _ := cmd.Flags().GetString("scopes")
 			name, _ := cmd.Flags().GetString("name")
 			key, _ := cmd.Flags().GetString("key")
-			info, secret, err := a.CreateCredential(cmd.Context(), s.ID, admin.CredentialSpec{Key: key, Name: name, Scopes: splitScopeList(scopes)})
+			trusted, _ := cmd.Flags().GetBool("trusted")
+			info, secret, err := a.CreateCredential(cmd.Context(), s.ID, admin.CredentialSpec{Key: key, Name: name, Scopes: splitScopeList(scopes), Trusted: trusted})
 			if err != nil {
 				return err
 			}
@@ -334,6 +339,7 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 	create.Flags().String("scopes", "all", "comma-separated scopes: "+strings.Join(lrs.Scopes, ", "))
 	create.Flags().String("name", "", "a name for the credential (shown as the authority's name)")
 	create.Flags().String("key", "", "the key (default: generated)")
+	create.Flags().Bool("trusted", false, "let the statements it stores be forwarded to their actor's personal LRS (rules with target personal)")
 	create.Flags().Bool("json", false, "print JSON")
 	create.MarkFlagRequired("store")
 	list := &cobra.Command{Use: "list --store ID", Short: "List a store's credentials (never secrets)", Args: cobra.NoArgs,
@@ -350,9 +356,13 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 				return tenantPrintJSON(out, creds)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY\tNAME\tSCOPES\tSOURCE\tCREATED")
+			fmt.Fprintln(tw, "KEY\tNAME\tSCOPES\tTRUSTED\tSOURCE\tCREATED")
 			for _, c := range creds {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Key, c.Name, strings.Join(c.Scopes, ","), c.Source, c.CreatedAt.Format(time.RFC3339))
+				trusted := "no"
+				if c.Trusted {
+					trusted = "yes"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Key, c.Name, strings.Join(c.Scopes, ","), trusted, c.Source, c.CreatedAt.Format(time.RFC3339))
 			}
 			return tw.Flush()
 		})}
@@ -389,7 +399,25 @@ func credentialCmd(run adminRun, out io.Writer) *cobra.Command {
 			fmt.Fprintf(out, "credential %s now has scopes %s\n", info.Key, strings.Join(info.Scopes, ","))
 			return nil
 		})}
-	cmd.AddCommand(create, list, rotate, del, setScopes)
+	setTrusted := &cobra.Command{Use: "set-trusted KEY true|false",
+		Short: "Mark a credential trusted (its statements may be forwarded to their actor's personal LRS) or not", Args: cobra.ExactArgs(2),
+		RunE: run(func(cmd *cobra.Command, args []string, a *admin.Admin) error {
+			trusted, err := strconv.ParseBool(args[1])
+			if err != nil {
+				return fmt.Errorf("set-trusted: %q is not true or false", args[1])
+			}
+			info, err := a.UpdateCredential(cmd.Context(), args[0], admin.CredentialUpdate{Trusted: &trusted})
+			if err != nil {
+				return err
+			}
+			if info.Trusted {
+				fmt.Fprintf(out, "credential %s is trusted: its statements may be forwarded to personal LRSs\n", info.Key)
+			} else {
+				fmt.Fprintf(out, "credential %s is not trusted: its statements are not forwarded to personal LRSs\n", info.Key)
+			}
+			return nil
+		})}
+	cmd.AddCommand(create, list, rotate, del, setScopes, setTrusted)
 	return cmd
 }
 

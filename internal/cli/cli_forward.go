@@ -148,7 +148,7 @@ func (p *personalCheck) describe(ctx context.Context, storeRef string, stmt map[
 	if err != nil {
 		return fmt.Sprintf("delivered only if %s has a personal LRS registered in store %q (could not read the registrations: %v)", key, storeRef, err)
 	}
-	return fmt.Sprintf("to %s's personal LRS at %s", key, reg.Endpoint)
+	return fmt.Sprintf("to %s's personal LRS at %s (only for statements stored by a Moodle source or a trusted credential)", key, dispatch.PublicEndpoint(reg.Endpoint))
 }
 
 func (p *personalCheck) close() {

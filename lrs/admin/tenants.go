@@ -211,28 +211,31 @@ func (a *Admin) StoreStats(ctx context.Context, id int64) (*lrs.StoreStats, erro
 // CredentialInfo is a credential as the admin API shows it: never the
 // secret, which exists in clear only in the reply that creates or rotates it.
 type CredentialInfo struct {
-	Key       string    `json:"key"`
-	StoreID   int64     `json:"store_id"`
-	Name      string    `json:"name"`
-	Scopes    []string  `json:"scopes"`
+	Key     string   `json:"key"`
+	StoreID int64    `json:"store_id"`
+	Name    string   `json:"name"`
+	Scopes  []string `json:"scopes"`
+	// Trusted: the statements the credential stores may be forwarded to
+	// the personal LRS of their actor (lrs.ScopePersonalForward, which
+	// Scopes does not list).
+	Trusted   bool      `json:"trusted"`
 	Source    string    `json:"source"` // "admin", "config" or "generated"
 	CreatedAt time.Time `json:"created"`
 }
 
 func credentialInfo(c *lrs.Credential) *CredentialInfo {
-	scopes := c.Scopes
-	if scopes == nil {
-		scopes = []string{}
-	}
-	return &CredentialInfo{Key: c.Key, StoreID: c.StoreID, Name: c.Name, Scopes: scopes, Source: c.Source, CreatedAt: c.CreatedAt}
+	return &CredentialInfo{Key: c.Key, StoreID: c.StoreID, Name: c.Name, Scopes: lrs.XAPIScopes(c.Scopes), Trusted: c.Trusted(),
+		Source: c.Source, CreatedAt: c.CreatedAt}
 }
 
 // CredentialSpec describes a credential to create. Key is generated when
-// empty; Scopes default to all.
+// empty; Scopes default to all. Trusted lets the statements it stores be
+// forwarded to their actor's personal LRS (see lrs.ScopePersonalForward).
 type CredentialSpec struct {
-	Key    string
-	Name   string
-	Scopes []string
+	Key     string
+	Name    string
+	Scopes  []string
+	Trusted bool
 }
 
 // CheckScopes validates scopes (each one of Scopes) and drops repeats.
@@ -243,6 +246,9 @@ func CheckScopes(scopes []string) ([]string, error) {
 	var out []string
 	for i, s := range scopes {
 		s = strings.TrimSpace(s)
+		if s == lrs.ScopePersonalForward {
+			return nil, lrs.Errorf(lrs.EINVALID, "scopes[%d]: %q is not an xAPI scope: mark the credential trusted instead (\"trusted\": true, or --trusted) to let its statements go to personal LRSs", i, s)
+		}
 		if !slices.Contains(lrs.Scopes, s) {
 			return nil, lrs.Errorf(lrs.EINVALID, "scopes[%d]: %q is not a scope; want one of %s", i, s, strings.Join(lrs.Scopes, ", "))
 		}
@@ -305,6 +311,7 @@ func (a *Admin) CreateCredential(ctx context.Context, storeID int64, spec Creden
 	salt, hash := lrs.HashSecret(secret)
 	c := &lrs.Credential{Key: key, StoreID: storeID, Name: spec.Name, Scopes: scopes, SecretSalt: salt, SecretHash: hash,
 		Source: "admin", CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	c.SetTrusted(spec.Trusted)
 	if err := a.Credentials.PutCredential(ctx, c); err != nil {
 		return nil, "", err
 	}
@@ -352,12 +359,15 @@ func (a *Admin) editable(ctx context.Context, key string) (*lrs.Credential, erro
 }
 
 // CredentialUpdate changes a credential; nil fields stay as they are.
+// Replacing the scopes keeps the credential trusted or not: only Trusted
+// changes that.
 type CredentialUpdate struct {
-	Name   *string
-	Scopes []string
+	Name    *string
+	Scopes  []string
+	Trusted *bool
 }
 
-// UpdateCredential changes the name or scopes of a credential.
+// UpdateCredential changes the name, scopes or trust of a credential.
 func (a *Admin) UpdateCredential(ctx context.Context, key string, u CredentialUpdate) (*CredentialInfo, error) {
 	c, err := a.editable(ctx, key)
 	if err != nil {
@@ -369,11 +379,16 @@ func (a *Admin) UpdateCredential(ctx context.Context, key string, u CredentialUp
 		}
 		c.Name = *u.Name
 	}
+	trusted := c.Trusted()
 	if u.Scopes != nil {
 		if c.Scopes, err = CheckScopes(u.Scopes); err != nil {
 			return nil, err
 		}
 	}
+	if u.Trusted != nil {
+		trusted = *u.Trusted
+	}
+	c.SetTrusted(trusted)
 	if err := a.Credentials.PutCredential(ctx, c); err != nil {
 		return nil, err
 	}
