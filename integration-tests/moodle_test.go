@@ -7,12 +7,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/google/uuid"
 
+	"github.com/xapibridge/bridge/adapters/moodle"
 	"github.com/xapibridge/bridge/internal/moodletest"
 	"github.com/xapibridge/bridge/internal/testmysql"
 )
@@ -150,6 +153,73 @@ func TestMoodleBackfillKilledAndResumed(t *testing.T) {
 	metrics := string(c.expect(200, "GET", p.base+"/metrics", nil).Body)
 	if !strings.Contains(metrics, `bridge_moodle_cursor{source="site"} 30010`) {
 		t.Errorf("metrics lack the moodle cursor")
+	}
+	if !strings.Contains(metrics, `bridge_moodle_conflicts_total{source="site"} 0`) {
+		t.Errorf("metrics lack the moodle conflicts")
+	}
+}
+
+// TestMoodleTwoProcessesShareKey: two `bridge moodle sync --once` on one
+// bridge database, started together on a source that has no key yet, make
+// one key between them (in the database, source_keys): each row is stored
+// once, under its keyed id, not its public one.
+func TestMoodleTwoProcessesShareKey(t *testing.T) {
+	moodleDSN := testmysql.New(t)
+	bridgeDSN := testmysql.New(t)
+	mdb := openMySQL(t, moodleDSN)
+	const rows = 6000
+	if err := moodletest.Site(mdb, rows, false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bridge.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(moodleConfig, bridgeDSN, moodleDSN, 200)), 0o600)
+	// Migrated first, so that both processes start at the sync.
+	if out, code := runBridge(t, dir, nil, "migrate", "--config", cfg); code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, out)
+	}
+	var wg sync.WaitGroup
+	outs, codes := make([]string, 2), make([]int, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], codes[i] = runBridge(t, dir, nil, "moodle", "sync", "--once", "--config", cfg)
+		}()
+	}
+	wg.Wait()
+	for i := range 2 {
+		if codes[i] != 0 {
+			t.Fatalf("sync %d: exit %d: %s", i, codes[i], outs[i])
+		}
+	}
+	bdb := openMySQL(t, bridgeDSN)
+	var stored, distinct, keys int64
+	bdb.QueryRow("SELECT COUNT(*), COUNT(DISTINCT id) FROM statements").Scan(&stored, &distinct)
+	if stored != rows-4 || distinct != stored {
+		t.Fatalf("%d statements (%d distinct), want %d", stored, distinct, rows-4)
+	}
+	var secret []byte
+	var through int64
+	bdb.QueryRow("SELECT COUNT(*) FROM source_keys").Scan(&keys)
+	if err := bdb.QueryRow("SELECT secret, legacy_through FROM source_keys WHERE source = 'site'").Scan(&secret, &through); err != nil || keys != 1 || len(secret) != 32 || through != 0 {
+		t.Fatalf("source_keys: %d rows, %d-byte key, legacy through %d, %v", keys, len(secret), through, err)
+	}
+	has := func(id string) bool {
+		var n int
+		u := uuid.MustParse(id)
+		bdb.QueryRow("SELECT COUNT(*) FROM statements WHERE id = ?", u[:]).Scan(&n)
+		return n == 1
+	}
+	for _, logID := range []int64{2, 4321, rows} {
+		if !has(moodle.KeyedStatementID(secret, "https://moodle.example.org", logID, 0)) || has(moodle.LegacyStatementID("https://moodle.example.org", logID, 0)) {
+			t.Errorf("row %d is not stored under its keyed id alone", logID)
+		}
+	}
+	for i := range 2 {
+		if strings.Contains(outs[i], fmt.Sprintf("%x", secret)) || strings.Contains(outs[i], "conflict") {
+			t.Errorf("sync %d says: %s", i, outs[i])
+		}
 	}
 }
 

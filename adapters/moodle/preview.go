@@ -16,8 +16,13 @@ type Preview struct {
 	Event   string    `json:"event"`
 	Created time.Time `json:"created"`
 	// Statements are the row's statements, with the ids a sync gives them
-	// (before the LRS adds stored, authority and version).
+	// (keyed with the source's key; before the LRS adds stored, authority
+	// and version).
 	Statements []map[string]any `json:"statements"`
+	// Conflicts are those of the statements' ids that are taken by a
+	// statement of another authority or with other content (see Conflict):
+	// a sync would count them and not store them.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
 	// Invalid says, statement by statement, why the LRS would reject it
 	// ("" when it would not): a sync leaves such a statement out and counts
 	// it as invalid.
@@ -32,7 +37,9 @@ type Preview struct {
 }
 
 // Preview maps the log row with id logID (filters, mapping, validation)
-// without storing anything. It reads Moodle and the source's cursor only.
+// without storing anything. It reads Moodle, the source's cursor and the
+// statements stored under the row's ids; the source's key is created if it
+// has none yet, as the next sync would.
 func (s *Syncer) Preview(ctx context.Context, logID int64) (*Preview, error) {
 	src := s.Source
 	if src.Prefix == "" {
@@ -54,9 +61,11 @@ func (s *Syncer) Preview(ctx context.Context, logID int64) (*Preview, error) {
 		return nil, err
 	}
 	pv := &Preview{LogID: logID, Event: ev.Str("eventname"), Created: time.Unix(ev.Int("timecreated"), 0).UTC(), Statements: []map[string]any{}}
-	if st, err := s.Status(ctx); err == nil {
-		pv.Cursor, pv.Synced = st.Cursor, logID <= st.Cursor
+	st, err := s.Status(ctx)
+	if err != nil {
+		return nil, err
 	}
+	pv.Cursor, pv.Synced = st.Cursor, logID <= st.Cursor
 	stmts, reason, err := s.mapRow(repo, ev)
 	if reason != "" {
 		pv.Skipped, pv.Reason = reason, SkipReason(reason)
@@ -64,6 +73,17 @@ func (s *Syncer) Preview(ctx context.Context, logID int64) (*Preview, error) {
 			pv.Skipped = mappingPrefix + err.Error()
 		}
 		return pv, nil
+	}
+	key, err := s.key(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]rowRef, len(stmts))
+	for i := range stmts {
+		refs[i] = rowRef{logID: logID, index: i}
+	}
+	if pv.Conflicts, err = s.assignIDs(ctx, key, stmts, refs); err != nil {
+		return nil, err
 	}
 	pv.Statements = stmts
 	bad := false

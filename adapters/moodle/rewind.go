@@ -22,9 +22,9 @@ type CursorWriter interface {
 
 // Rewind is a rewind of a source's cursor.
 //
-// A rewind is safe because statement ids are deterministic: rows read again
-// make the statements already stored, which are recognised and not stored
-// twice. It must not be lost to a sync that runs meanwhile (in `bridge
+// A rewind is safe because statement ids are deterministic (derived from
+// the rows and the source's key, see keys.go): rows read again make the
+// statements already stored, which are recognised and not stored twice. It must not be lost to a sync that runs meanwhile (in `bridge
 // serve`, or a `sync --once` in another process), whose batches each write
 // the cursor they reached in their own transaction: so a rewind is written
 // twice, in one transaction: as the source's cursor, and as a request of its

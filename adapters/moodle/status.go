@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -209,15 +210,24 @@ type RunSummary struct {
 	Rows       int64            `json:"rows"`       // log rows read
 	Statements int64            `json:"statements"` // statements stored
 	Skipped    map[string]int64 `json:"skipped"`    // by fixed reason (SkipReasons)
+	// Conflicts is how many statement ids were found taken (see Conflict);
+	// RecentConflicts the newest of them (RecentConflicts at most).
+	Conflicts       int64      `json:"conflicts"`
+	RecentConflicts []Conflict `json:"recent_conflicts,omitempty"`
 }
 
 // summarise is what happened between two statuses of a source.
 func summarise(before, after *Status) RunSummary {
-	r := RunSummary{Rows: after.RowsRead - before.RowsRead, Statements: after.Statements - before.Statements, Skipped: map[string]int64{}}
+	r := RunSummary{Rows: after.RowsRead - before.RowsRead, Statements: after.Statements - before.Statements, Skipped: map[string]int64{},
+		Conflicts: after.Conflicts - before.Conflicts}
 	for d, n := range after.Skipped {
 		if n -= before.Skipped[d]; n > 0 {
 			r.Skipped[SkipReason(d)] += n
 		}
+	}
+	// The run's are the newest the status keeps.
+	if n := int(min(r.Conflicts, int64(len(after.RecentConflicts)))); n > 0 {
+		r.RecentConflicts = slices.Clone(after.RecentConflicts[len(after.RecentConflicts)-n:])
 	}
 	return r
 }
@@ -231,6 +241,11 @@ func (r *RunSummary) Add(o RunSummary) {
 	}
 	for k, v := range o.Skipped {
 		r.Skipped[k] += v
+	}
+	r.Conflicts += o.Conflicts
+	r.RecentConflicts = append(r.RecentConflicts, o.RecentConflicts...)
+	if n := len(r.RecentConflicts); n > RecentConflicts {
+		r.RecentConflicts = slices.Clone(r.RecentConflicts[n-RecentConflicts:])
 	}
 }
 
@@ -257,7 +272,7 @@ func (r RunSummary) SkippedString() string {
 }
 
 // String is "250 rows, 246 statements, 4 skipped (anonymous 1, deleted_user
-// 1, guest 1, unmapped 1)".
+// 1, guest 1, unmapped 1)", and ", 2 conflicts" when ids were found taken.
 func (r RunSummary) String() string {
 	s := fmt.Sprintf("%s, %s, %d skipped", plural(r.Rows, "row"), plural(r.Statements, "statement"), r.SkippedTotal())
 	var parts []string
@@ -266,6 +281,9 @@ func (r RunSummary) String() string {
 	}
 	if len(parts) > 0 {
 		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	if r.Conflicts > 0 {
+		s += ", " + plural(r.Conflicts, "conflict")
 	}
 	return s
 }

@@ -459,7 +459,7 @@ func TestPreview(t *testing.T) {
 	if pv.Event != `\core\event\course_viewed` || len(pv.Statements) != 1 || pv.Skipped != "" || pv.Invalid != nil || pv.Synced {
 		t.Fatalf("row 2: %+v", pv)
 	}
-	if pv.Statements[0]["id"] != StatementID("https://moodle.example.org", 2, 0) {
+	if pv.Statements[0]["id"] != testKeys.id("site", 2, 0) {
 		t.Errorf("id %v", pv.Statements[0]["id"])
 	}
 	// The same statement a sync stores.
@@ -467,7 +467,7 @@ func TestPreview(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _ := json.Marshal(normalise(pv.Statements[0]))
-	b, _ := json.Marshal(normalise(sink.stmts[StatementID("https://moodle.example.org", 2, 0)]))
+	b, _ := json.Marshal(normalise(sink.stmts[testKeys.id("site", 2, 0)]))
 	if string(a) != string(b) {
 		t.Errorf("preview differs from the sync:\n%s\n%s", a, b)
 	}

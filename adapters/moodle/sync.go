@@ -11,13 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
-// Sink stores what a source produces (the LRS service and its store).
+// Sink stores what a source produces (the LRS service and its store). To
+// sync, it must also keep the source's id key (KeyStore); to find
+// conflicts, look up ids (StatementLookup). The bridge's does both.
 type Sink interface {
 	StoreFromSource(ctx context.Context, p *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error)
 	SyncCursor(ctx context.Context, source string) (*lrs.Checkpoint, error)
@@ -87,6 +87,16 @@ type Status struct {
 	// LastRewind is the last rewind applied; RewindApplied its id.
 	LastRewind    *Rewind `json:"last_rewind,omitempty"`
 	RewindApplied string  `json:"rewind_applied,omitempty"`
+	// Conflicts counts the statement ids of the source found taken by a
+	// statement of another authority or with other content (see Conflict:
+	// not stored, not skipped silently either); RecentConflicts are the
+	// newest of them (RecentConflicts at most), the newest last.
+	Conflicts       int64      `json:"conflicts"`
+	RecentConflicts []Conflict `json:"recent_conflicts,omitempty"`
+	// LegacyIDsThrough is the log id through which rows may keep the public
+	// ids they had before the source had a key (0: every id is keyed), as
+	// the source's key says at the last run (see keys.go).
+	LegacyIDsThrough *int64 `json:"legacy_ids_through,omitempty"`
 }
 
 // Behind is how many log rows the source has still to read, as the last
@@ -147,14 +157,6 @@ func (s *Syncer) SourceStatus(st *Status, now time.Time) SourceStatus {
 	return out
 }
 
-// namespace of statement ids: UUIDv5(namespace, wwwroot#logid#index).
-var namespace = uuid.MustParse("6b2a1f0e-7d3c-5e9a-8f41-2c6d0b9e7a53")
-
-// StatementID is the deterministic id of the index-th statement of a log row.
-func StatementID(wwwroot string, logID int64, index int) string {
-	return uuid.NewSHA1(namespace, []byte(fmt.Sprintf("%s#%d#%d", strings.TrimSuffix(wwwroot, "/"), logID, index))).String()
-}
-
 // Progress is told how far a run is: log rows done of the rows there were
 // to do when it started.
 type Progress func(done, total int64)
@@ -171,6 +173,10 @@ type Syncer struct {
 	CountLimit int
 
 	attached map[int64]bool // users attached to persons in this run
+
+	// preKeys, for tests, makes the syncer behave as versions before keyed
+	// ids did: legacy ids, no key, no lookup of ids.
+	preKeys bool
 }
 
 func (s *Syncer) log() *slog.Logger {
@@ -248,8 +254,17 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 		sum := summarise(before, st)
 		st.LastRun = &sum
 	}
+	key, err := s.key(ctx, st)
+	if err != nil {
+		done()
+		return st, s.fail(ctx, st, err)
+	}
+	if !s.preKeys {
+		through := key.legacyThrough
+		st.LegacyIDsThrough = &through
+	}
 	for {
-		rw, err := s.run(ctx, st, progress)
+		rw, err := s.run(ctx, st, progress, key)
 		if err == nil && rw == nil && ctx.Err() == nil {
 			// One asked after the last batch was stored.
 			rw, err = s.rewindRequested(ctx, st)
@@ -284,7 +299,7 @@ func (s *Syncer) Run(ctx context.Context, progress Progress) (*Status, error) {
 
 // counts is a copy of st's counters, to tell what a run did.
 func (st *Status) counts() *Status {
-	c := &Status{RowsRead: st.RowsRead, Statements: st.Statements, Skipped: make(map[string]int64, len(st.Skipped))}
+	c := &Status{RowsRead: st.RowsRead, Statements: st.Statements, Conflicts: st.Conflicts, Skipped: make(map[string]int64, len(st.Skipped))}
 	for k, v := range st.Skipped {
 		c.Skipped[k] = v
 	}
@@ -294,7 +309,7 @@ func (st *Status) counts() *Status {
 // run reads from st's cursor to the end of the log (or the first gap that
 // may still fill), moving st along; it stops early, returning the rewind,
 // when one is asked.
-func (s *Syncer) run(ctx context.Context, st *Status, progress Progress) (*Rewind, error) {
+func (s *Syncer) run(ctx context.Context, st *Status, progress Progress, key *idKey) (*Rewind, error) {
 	src := s.Source
 	latest, err := s.latest(ctx)
 	if err != nil {
@@ -324,7 +339,7 @@ func (s *Syncer) run(ctx context.Context, st *Status, progress Progress) (*Rewin
 	// bounds memory to about four batches with two writers.
 	mapped := make(chan mappedBatch)
 	s.attached = map[int64]bool{}
-	go s.produce(pctx, repo, q, st.Cursor, mapped)
+	go s.produce(pctx, repo, q, st.Cursor, key, mapped)
 	batches := mapped
 	ps, preparing := s.Sink.(PreparingSink)
 	if preparing {
@@ -378,6 +393,11 @@ func (s *Syncer) run(ctx context.Context, st *Status, progress Progress) (*Rewin
 		}
 		applyBatch(st, &r.b)
 		st.Statements += int64(r.n)
+		if c := r.b.conflicts; len(c) > 0 {
+			s.log().Warn("moodle statement ids taken by statements of another authority or with other content (conflicts; see moodle status)",
+				"source", src.Name, "conflicts", len(c), "first_log_id", c[0].LogID, "first_id", c[0].ID, "reason", c[0].Reason,
+				"conflicts_in_all", st.Conflicts)
+		}
 		for _, rj := range r.rejected {
 			st.Skipped[invalidPrefix+firstWords(rj.Reason)]++
 		}
@@ -450,6 +470,13 @@ func applyBatch(st *Status, b *mappedBatch) {
 	for reason, n := range b.skipped {
 		st.Skipped[reason] += n
 	}
+	if len(b.conflicts) > 0 {
+		st.Conflicts += int64(len(b.conflicts))
+		st.RecentConflicts = append(st.RecentConflicts, b.conflicts...)
+		if n := len(st.RecentConflicts); n > RecentConflicts {
+			st.RecentConflicts = slices.Clone(st.RecentConflicts[n-RecentConflicts:])
+		}
+	}
 }
 
 // checkpoint is the cursor and status to commit with a batch: st as it is,
@@ -461,6 +488,7 @@ func (s *Syncer) checkpoint(st *Status, b *mappedBatch) *lrs.Checkpoint {
 		for k, v := range st.Skipped {
 			next.Skipped[k] = v
 		}
+		next.RecentConflicts = slices.Clone(st.RecentConflicts)
 		applyBatch(&next, b)
 		st = &next
 	}
@@ -475,13 +503,15 @@ type mappedBatch struct {
 	last     int64              // id of the batch's last log row
 	rows     int
 	skipped  map[string]int64
-	err      error
+	// conflicts are the batch's statement ids found taken (see Conflict).
+	conflicts []Conflict
+	err       error
 }
 
 // produce reads the log from cursor on, batch by batch, and sends each
 // batch mapped; it closes out when the log is exhausted, on an error (sent
 // as the last batch) or when ctx ends.
-func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor int64, out chan<- mappedBatch) {
+func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor int64, key *idKey, out chan<- mappedBatch) {
 	defer close(out)
 	send := func(b mappedBatch) bool {
 		select {
@@ -508,7 +538,15 @@ func (s *Syncer) produce(ctx context.Context, repo *SQLRepo, q string, cursor in
 			return
 		}
 		b := mappedBatch{rows: len(rows), last: rows[len(rows)-1].Int("id"), skipped: map[string]int64{}}
-		b.stmts = s.mapBatch(repo, rows, b.skipped)
+		var refs []rowRef
+		b.stmts, refs = s.mapBatch(repo, rows, b.skipped)
+		// The ids, and which of them are taken: after mapping, before the
+		// batch is prepared and stored (the store would skip a taken id
+		// whatever its content).
+		if b.conflicts, err = s.assignIDs(ctx, key, b.stmts, refs); err != nil {
+			send(mappedBatch{err: err})
+			return
+		}
 		s.attachPersons(ctx, repo, rows)
 		cursor = b.last
 		if !send(b) || !full || len(rows) < s.Source.BatchSize {
@@ -544,10 +582,10 @@ func settled(rows []Row, cursor int64, settledBefore int64) []Row {
 	return rows
 }
 
-// mapBatch maps log rows to statements with deterministic ids, counting
-// what it skips and why.
-func (s *Syncer) mapBatch(repo Repo, rows []Row, skipped map[string]int64) []map[string]any {
-	var out []map[string]any
+// mapBatch maps log rows to statements, counting what it skips and why;
+// refs says which row, and which of its statements, each statement is (its
+// id is assigned from it, see assignIDs).
+func (s *Syncer) mapBatch(repo Repo, rows []Row, skipped map[string]int64) (out []map[string]any, refs []rowRef) {
 	for _, ev := range rows {
 		stmts, reason, err := s.mapRow(repo, ev)
 		if err != nil {
@@ -559,13 +597,16 @@ func (s *Syncer) mapBatch(repo Repo, rows []Row, skipped map[string]int64) []map
 			continue
 		}
 		out = append(out, stmts...)
+		for i := range stmts {
+			refs = append(refs, rowRef{logID: ev.Int("id"), index: i})
+		}
 	}
-	return out
+	return out, refs
 }
 
-// mapRow maps one log row to its statements, with their ids, or says why
-// it is skipped (a key of Status.Skipped; err is the mapping's error when
-// it failed).
+// mapRow maps one log row to its statements, without their ids, or says
+// why it is skipped (a key of Status.Skipped; err is the mapping's error
+// when it failed).
 func (s *Syncer) mapRow(repo Repo, ev Row) (stmts []map[string]any, reason string, err error) {
 	src := s.Source
 	if reason := s.filtered(repo, ev); reason != "" {
@@ -582,9 +623,6 @@ func (s *Syncer) mapRow(repo Repo, ev Row) (stmts []map[string]any, reason strin
 		return nil, "missing " + missing.Table + " record", nil
 	case err != nil:
 		return nil, mappingPrefix + firstWords(err.Error()), err
-	}
-	for i, stmt := range stmts {
-		stmt["id"] = StatementID(src.Options.WWWRoot, ev.Int("id"), i)
 	}
 	return stmts, "", nil
 }

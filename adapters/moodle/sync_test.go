@@ -2,6 +2,7 @@ package moodle
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -36,10 +37,52 @@ type memSink struct {
 	// before, when set, is called at the start of each store call (its
 	// number, from 1), as a transaction would begin, outside the lock.
 	before func(call int)
+	// keys keeps the sources' id keys: testKeys, shared by every memSink
+	// as bridges on one database share them, unless a test sets its own.
+	keys *memKeys
 }
 
 func newMemSink() *memSink {
-	return &memSink{stmts: map[string]map[string]any{}, cursor: map[string]*lrs.Checkpoint{}}
+	return &memSink{stmts: map[string]map[string]any{}, cursor: map[string]*lrs.Checkpoint{}, keys: testKeys}
+}
+
+// memKeys is a KeyStore in memory.
+type memKeys struct {
+	mu   sync.Mutex
+	keys map[string]memKey
+}
+
+type memKey struct {
+	secret  []byte
+	through int64
+}
+
+func newMemKeys() *memKeys { return &memKeys{keys: map[string]memKey{}} }
+
+// testKeys are the keys every memSink shares.
+var testKeys = newMemKeys()
+
+func (k *memKeys) SourceKey(_ context.Context, source string, legacyThrough int64) ([]byte, int64, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if c, ok := k.keys[source]; ok {
+		return c.secret, c.through, nil
+	}
+	c := memKey{secret: make([]byte, 32), through: legacyThrough}
+	rand.Read(c.secret)
+	k.keys[source] = c
+	return c.secret, c.through, nil
+}
+
+// id is the keyed id of a row's statement for source (its key created if
+// it has none, from log id 0).
+func (k *memKeys) id(source string, logID int64, index int) string {
+	secret, _, _ := k.SourceKey(context.Background(), source, 0)
+	return KeyedStatementID(secret, "https://moodle.example.org", logID, index)
+}
+
+func (m *memSink) SourceKey(ctx context.Context, source string, legacyThrough int64) ([]byte, int64, error) {
+	return m.keys.SourceKey(ctx, source, legacyThrough)
 }
 
 func (m *memSink) StoreFromSource(_ context.Context, _ *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
@@ -292,14 +335,22 @@ func testSyncEdgeCasesAndResume(t *testing.T, writers int) {
 	if len(progress) == 0 || progress[len(progress)-1] != 130 {
 		t.Errorf("progress %v", progress)
 	}
-	// Ids are deterministic: a fresh sync into another sink gives the same.
+	// Ids are deterministic: a fresh sync into another sink with the same
+	// key (another bridge on the database) gives the same; with another
+	// key, other ids.
 	other := newMemSink()
 	(&Syncer{Source: src, Sink: other, Writers: writers}).Run(context.Background(), nil)
 	a, b := slices.Sorted(mapsKeys(sink.stmts)), slices.Sorted(mapsKeys(other.stmts))
 	if !slices.Equal(a, b) {
 		t.Error("statement ids differ between two syncs of the same log")
 	}
-	if id := StatementID("https://moodle.example.org", 2, 0); sink.stmts[id] == nil {
+	rekeyed := newMemSink()
+	rekeyed.keys = newMemKeys()
+	(&Syncer{Source: src, Sink: rekeyed, Writers: writers}).Run(context.Background(), nil)
+	if c := slices.Sorted(mapsKeys(rekeyed.stmts)); len(c) != len(a) || slices.ContainsFunc(c, func(id string) bool { return sink.stmts[id] != nil }) {
+		t.Error("a sync with another key gave some of the same ids")
+	}
+	if id := testKeys.id("site", 2, 0); sink.stmts[id] == nil {
 		t.Errorf("statement of log row 2 not stored under %s", id)
 	}
 	// Nothing new: a run reads nothing and changes nothing.
@@ -401,11 +452,12 @@ func TestSyncPostgres(t *testing.T) {
 	seedSite(t, my, 120)
 	opts := Options{WWWRoot: "https://moodle.example.org"}
 	pgSink, mySink := newMemSink(), newMemSink()
-	st, err := (&Syncer{Sink: pgSink, Source: &Source{Name: "pg", DB: pg, Dialect: Postgres, BatchSize: 50, Options: opts}}).Run(context.Background(), nil)
+	// One source name: one key, so the ids compare.
+	st, err := (&Syncer{Sink: pgSink, Source: &Source{Name: "pgmy", DB: pg, Dialect: Postgres, BatchSize: 50, Options: opts}}).Run(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&Syncer{Sink: mySink, Source: &Source{Name: "my", DB: my, Dialect: MySQL, BatchSize: 50, Options: opts}}).Run(context.Background(), nil); err != nil {
+	if _, err := (&Syncer{Sink: mySink, Source: &Source{Name: "pgmy", DB: my, Dialect: MySQL, BatchSize: 50, Options: opts}}).Run(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(pgSink.stmts) != 116 || st.Cursor != 120 {
@@ -457,7 +509,7 @@ func TestSyncWaitsForGapsToSettle(t *testing.T) {
 	if err != nil || st.Cursor != 30 {
 		t.Fatalf("after the gap filled: cursor %d, %v", st.Cursor, err)
 	}
-	if sink.stmts[StatementID("https://moodle.example.org", 15, 0)] == nil {
+	if sink.stmts[testKeys.id("gaps", 15, 0)] == nil {
 		t.Error("the late row 15 was not synced")
 	}
 }

@@ -29,11 +29,22 @@ type moodleSink struct {
 }
 
 // moodleCursors is what a Moodle source needs of the bridge's store
-// (store.DB): its cursor, and setting it back (a rewind).
+// (store.DB): its cursor, setting it back (a rewind), its id key, and which
+// of a batch's ids are taken (conflicts).
 type moodleCursors interface {
 	lrs.CheckpointStore
 	PutSyncCursors(ctx context.Context, cps ...*lrs.Checkpoint) error
+	SourceKey(ctx context.Context, source string, legacyThrough int64) ([]byte, int64, error)
+	ExistingStatements(ctx context.Context, storeID int64, ids []string) (map[string]store.ExistingStatement, error)
 }
+
+// A Moodle source keys its ids and finds conflicts through the sink.
+var (
+	_ moodle.KeyStore        = moodleSink{}
+	_ moodle.StatementLookup = moodleSink{}
+	_ moodle.CursorWriter    = moodleSink{}
+	_ moodle.PreparingSink   = moodleSink{}
+)
 
 func (s moodleSink) StoreFromSource(ctx context.Context, p *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
 	return s.svc.StoreFromSource(ctx, p, stmts, cp)
@@ -53,6 +64,24 @@ func (s moodleSink) SyncCursor(ctx context.Context, source string) (*lrs.Checkpo
 
 func (s moodleSink) PutSyncCursors(ctx context.Context, cps ...*lrs.Checkpoint) error {
 	return s.db.PutSyncCursors(ctx, cps...)
+}
+
+// SourceKey is the source's id key, kept in the bridge's database (never
+// logged or shown).
+func (s moodleSink) SourceKey(ctx context.Context, source string, legacyThrough int64) ([]byte, int64, error) {
+	return s.db.SourceKey(ctx, source, legacyThrough)
+}
+
+func (s moodleSink) ExistingStatements(ctx context.Context, storeID int64, ids []string) (map[string]moodle.Existing, error) {
+	found, err := s.db.ExistingStatements(ctx, storeID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]moodle.Existing, len(found))
+	for id, e := range found {
+		out[id] = moodle.Existing{AuthorityKey: e.AuthorityKey, Body: e.Body}
+	}
+	return out, nil
 }
 
 // OpenMoodle opens a source's Moodle database and builds its syncer, which
@@ -119,12 +148,17 @@ type moodleMetrics struct {
 	rows, statements                 *prometheus.GaugeVec
 	skipped                          *prometheus.GaugeVec
 
-	mu     sync.Mutex
-	oldest map[string]*time.Time // per source, the oldest pending row at the last run
+	mu        sync.Mutex
+	oldest    map[string]*time.Time // per source, the oldest pending row at the last run
+	conflicts map[string]int64      // per source, Status.Conflicts
 }
 
 var oldestPendingDesc = prometheus.NewDesc("bridge_moodle_oldest_pending_age_seconds",
 	"Age of the oldest log row still to sync (its timecreated) at scrape time, as the last run left it; 0 when none is pending, by source.",
+	[]string{"source"}, nil)
+
+var conflictsDesc = prometheus.NewDesc("bridge_moodle_conflicts_total",
+	"Statement ids of the source found taken by a statement of another authority or with other content (not stored; see moodle status), by source.",
 	[]string{"source"}, nil)
 
 func newMoodleMetrics(reg prometheus.Registerer) *moodleMetrics {
@@ -142,15 +176,20 @@ func newMoodleMetrics(reg prometheus.Registerer) *moodleMetrics {
 		statements: g("bridge_moodle_statements_stored", "Statements stored, by source.", "source"),
 		skipped: g("bridge_moodle_rows_skipped", "Log rows skipped (statements, for invalid), by source and reason: "+
 			strings.Join(moodle.SkipReasons, ", ")+".", "source", "reason"),
-		oldest: map[string]*time.Time{},
+		oldest:    map[string]*time.Time{},
+		conflicts: map[string]int64{},
 	}
 	reg.MustRegister(m)
 	return m
 }
 
 // Describe and Collect make m the collector of the oldest-pending ages,
-// computed at scrape time.
-func (m *moodleMetrics) Describe(ch chan<- *prometheus.Desc) { ch <- oldestPendingDesc }
+// computed at scrape time, and of the conflicts (a counter: the status's
+// total, which only grows).
+func (m *moodleMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- oldestPendingDesc
+	ch <- conflictsDesc
+}
 
 func (m *moodleMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
@@ -162,6 +201,9 @@ func (m *moodleMetrics) Collect(ch chan<- prometheus.Metric) {
 			age = max(now.Sub(*t).Seconds(), 0)
 		}
 		ch <- prometheus.MustNewConstMetric(oldestPendingDesc, prometheus.GaugeValue, age, name)
+	}
+	for name, n := range m.conflicts {
+		ch <- prometheus.MustNewConstMetric(conflictsDesc, prometheus.CounterValue, float64(n), name)
 	}
 }
 
@@ -186,6 +228,7 @@ func (m *moodleMetrics) observe(name string, st *moodle.Status, err error) {
 	} else if _, ok := m.oldest[name]; !ok {
 		m.oldest[name] = nil
 	}
+	m.conflicts[name] = st.Conflicts
 	m.mu.Unlock()
 	failed := 0.0
 	if err != nil {
@@ -256,6 +299,9 @@ func (r *moodleRunner) job(ctx context.Context, name string, s *moodle.Syncer) f
 		run := st.LastRun
 		attrs := []any{"source", name, "rows", run.Rows, "statements", run.Statements, "skipped", run.SkippedString(),
 			"cursor", st.Cursor, "behind", st.Behind()}
+		if run.Conflicts > 0 {
+			attrs = append(attrs, "conflicts", run.Conflicts)
+		}
 		if st.Pending != nil && st.Pending.AtLeast {
 			attrs = append(attrs, "behind_at_least", true)
 		}

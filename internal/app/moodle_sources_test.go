@@ -42,7 +42,7 @@ func TestMoodleRunnerSourcesAndRewind(t *testing.T) {
 	for key, want := range map[string]any{
 		"name": "site", "wwwroot": "https://moodle.example.org", "cursor": 250.0, "rows_read": 250.0, "statements": 246.0,
 		"behind": 1.0, "behind_at_least": false, "behind_ids": 30000.0, "latest": 30250.0, "gap_wait_seconds": 60.0,
-		"oldest_pending": created.UTC().Format(time.RFC3339),
+		"oldest_pending": created.UTC().Format(time.RFC3339), "conflicts": 0.0, "legacy_ids_through": 0.0,
 	} {
 		if got[key] != want {
 			t.Errorf("%s: %v, want %v", key, got[key], want)

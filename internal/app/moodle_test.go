@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -46,6 +47,29 @@ func gauges(t *testing.T, reg *prometheus.Registry, name string) map[string]floa
 	return out
 }
 
+// counters returns the values of the counter name in reg, by their labels.
+func counters(t *testing.T, reg *prometheus.Registry, name string) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			out[strings.Join(labels, ",")] = m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
 // The metrics: behind is the pending rows (not the distance between ids),
 // the oldest pending row's age is a gauge, and the skip reasons are a
 // fixed set (event names stay in status).
@@ -84,6 +108,13 @@ func TestMoodleMetrics(t *testing.T) {
 			t.Errorf("bridge_moodle_rows_skipped{reason=%q} = %v, want %v (all: %v)", reason, got, want, skipped)
 		}
 	}
+	// Conflicts are a counter, read from the status's total.
+	var withConflicts moodle.Status
+	json.Unmarshal([]byte(`{"cursor": 20, "conflicts": 3}`), &withConflicts)
+	m.observe("site", &withConflicts, nil)
+	if got := counters(t, reg, "bridge_moodle_conflicts_total"); got["source=site"] != 3 {
+		t.Errorf("bridge_moodle_conflicts_total %v, want 3", got)
+	}
 	// Nothing pending: the age is 0.
 	var none moodle.Status
 	json.Unmarshal([]byte(`{"cursor": 20, "latest": 30020, "pending": {"rows": 0}}`), &none)
@@ -95,9 +126,10 @@ func TestMoodleMetrics(t *testing.T) {
 
 // memSink is a bridge store in memory.
 type memSink struct {
-	mu  sync.Mutex
-	ids map[string]bool
-	cp  map[string]*lrs.Checkpoint
+	mu   sync.Mutex
+	ids  map[string]bool
+	cp   map[string]*lrs.Checkpoint
+	keys map[string][]byte
 }
 
 func (m *memSink) StoreFromSource(_ context.Context, _ *lrs.Principal, stmts []map[string]any, cp *lrs.Checkpoint) (int, []lrs.Rejected, error) {
@@ -123,6 +155,22 @@ func (m *memSink) SyncCursor(_ context.Context, source string) (*lrs.Checkpoint,
 		return &cc, nil
 	}
 	return &lrs.Checkpoint{Source: source}, nil
+}
+
+// SourceKey keeps one key per source, as the bridge's database does.
+func (m *memSink) SourceKey(_ context.Context, source string, legacyThrough int64) ([]byte, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.keys == nil {
+		m.keys = map[string][]byte{}
+	}
+	if k, ok := m.keys[source]; ok {
+		return k, 0, nil
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	m.keys[source] = k
+	return k, 0, nil
 }
 
 func (m *memSink) PutSyncCursors(_ context.Context, cps ...*lrs.Checkpoint) error {

@@ -225,6 +225,13 @@ func printOnce(out io.Writer, name string, o *moodle.Once, took time.Duration) {
 	fmt.Fprintf(out, "%s: this run: %s in %s\n", name, o.Run, took.Round(time.Millisecond))
 	fmt.Fprintf(out, "%s: cursor %d of %d (%s); %d rows read, %d statements stored in total\n",
 		name, st.Cursor, max(st.Latest, st.Cursor), behindText(st, now), st.RowsRead, st.Statements)
+	if r := o.Run; r.Conflicts > 0 {
+		fmt.Fprintf(out, "%s: %s: statement ids taken by statements of another authority or with other content (see bridge moodle status)\n",
+			name, moodlePlural(int(r.Conflicts), "conflict"))
+		for _, c := range r.RecentConflicts {
+			fmt.Fprintf(out, "%s:   %s\n", name, c)
+		}
+	}
 	if o.Waited > 0 {
 		fmt.Fprintf(out, "%s: waited %s for gaps in log ids to settle (rows committed out of order)\n", name, o.Waited.Round(100*time.Millisecond))
 	}
@@ -266,6 +273,22 @@ func printStatus(ctx context.Context, tw io.Writer, s *moodle.Syncer) error {
 	}
 	fmt.Fprintf(tw, "  gap wait\t%s\n", s.SettleTime())
 	fmt.Fprintf(tw, "  rows read\t%d\n  statements\t%d\n", st.RowsRead, st.Statements)
+	switch {
+	case st.LegacyIDsThrough == nil:
+		fmt.Fprintf(tw, "  ids\tnot keyed yet (the next run creates the source's key)\n")
+	case *st.LegacyIDsThrough > 0:
+		fmt.Fprintf(tw, "  ids\tkeyed with the source's key after log id %d (rows through it keep the public ids they were stored under)\n", *st.LegacyIDsThrough)
+	default:
+		fmt.Fprintf(tw, "  ids\tkeyed with the source's key\n")
+	}
+	fmt.Fprintf(tw, "  conflicts\t%d", st.Conflicts)
+	if st.Conflicts > 0 {
+		fmt.Fprintf(tw, " (statement ids taken by a statement of another authority or with other content)")
+	}
+	fmt.Fprintln(tw)
+	for _, c := range st.RecentConflicts {
+		fmt.Fprintf(tw, "  conflict\tlog id %d #%d\t%s\t%s\t%s\n", c.LogID, c.Index, c.ID, c.Reason, c.Found.Format(time.RFC3339))
+	}
 	if !st.LastRunEnd.IsZero() {
 		fmt.Fprintf(tw, "  last run\t%s (took %s)", st.LastRunEnd.Format(time.RFC3339), st.LastRunEnd.Sub(st.LastRunStart).Round(time.Millisecond))
 		if st.LastRun != nil {
@@ -322,8 +345,9 @@ func rewindCmd(load func() (*config.Config, error), out io.Writer) *cobra.Comman
 		Long: `Set a source's cursor back, so that the next sync reads its log rows again:
 --to LOGID reads the rows after LOGID (0: everything), --since TIME the rows
 created from TIME on (a date, 2025-01-01, is midnight UTC; or RFC 3339,
-2025-01-01T08:00:00+01:00). Statement ids are derived from the log rows, so
-statements already stored are recognised and not stored twice. A sync running
+2025-01-01T08:00:00+01:00). Statement ids are derived from the log rows (and
+the source's key), so statements already stored are recognised and not stored
+twice. A sync running
 meanwhile (bridge serve) goes on from the new cursor after the batch it is
 storing.`,
 		Args: cobra.NoArgs,
@@ -425,6 +449,13 @@ func printPreview(out, errw io.Writer, pv *moodle.Preview) {
 		if why != "" {
 			fmt.Fprintf(errw, "statement %d would be left out (invalid): %s\n", i, why)
 		}
+	}
+	for _, c := range pv.Conflicts {
+		if c.Reason == moodle.ConflictLegacy {
+			fmt.Fprintf(errw, "statement %d: its public id %s is taken by another authority: a sync counts a conflict and stores it under its keyed id\n", c.Index, c.ID)
+			continue
+		}
+		fmt.Fprintf(errw, "statement %d: id %s is taken (%s): a sync counts a conflict and does not store it\n", c.Index, c.ID, c.Reason)
 	}
 	b, _ := json.MarshalIndent(pv.Statements, "", "  ")
 	fmt.Fprintf(out, "%s\n", b)

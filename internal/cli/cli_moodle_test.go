@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,7 +23,8 @@ import (
 	"github.com/xapibridge/bridge/internal/moodletest"
 	"github.com/xapibridge/bridge/internal/testmysql"
 	"github.com/xapibridge/bridge/lrs"
-	_ "github.com/xapibridge/bridge/lrs/store" // registers driver "sqlite"
+	"github.com/xapibridge/bridge/lrs/store" // also registers driver "sqlite"
+	"github.com/xapibridge/bridge/lrs/xapi"
 )
 
 // moodleSite is a test Moodle (moodletest.Site with n rows, in MariaDB)
@@ -73,6 +76,27 @@ func (m *moodleSite) run(wantErr bool, args ...string) string {
 		return err.Error()
 	}
 	return out.String() + errw.String()
+}
+
+// bridgeDB opens the bridge's database as another bridge would.
+func (m *moodleSite) bridgeDB() *store.DB {
+	m.t.Helper()
+	db, err := store.Open(context.Background(), store.SQLite, filepath.Join(m.dir, "data", "bridge.db"), store.Options{})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// keyedID is the keyed id of a row's statement, with the source's key.
+func (m *moodleSite) keyedID(logID int64, index int) string {
+	m.t.Helper()
+	secret, _, err := m.bridgeDB().SourceKey(context.Background(), "site", 0)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return moodle.KeyedStatementID(secret, "https://moodle.example.org", logID, index)
 }
 
 func (m *moodleSite) statements() int64 {
@@ -220,8 +244,10 @@ func TestMoodlePreviewCommand(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &stmts); err != nil || len(stmts) != 1 {
 		t.Fatalf("stdout is not the statements: %v\n%s", err, out.String())
 	}
-	if stmts[0]["id"] != moodle.StatementID("https://moodle.example.org", 2, 0) || !strings.Contains(out.String(), "\n  {\n    \"actor\"") {
-		t.Errorf("statement %s", out.String())
+	// The id a sync gives it: keyed with the source's key, which the
+	// preview created (a fresh source: keyed from row 0), not the public id.
+	if id := m.keyedID(2, 0); stmts[0]["id"] != id || id == moodle.LegacyStatementID("https://moodle.example.org", 2, 0) || !strings.Contains(out.String(), "\n  {\n    \"actor\"") {
+		t.Errorf("statement (want id %s) %s", id, out.String())
 	}
 	mustContain(t, errw.String(), `log id 2: \core\event\course_viewed at 2023-11-14T22:13:22Z (not synced yet, cursor 0): 1 statement (previewed, not stored)`)
 	got := m.run(false, "moodle", "preview", "--source", "site", "--log-id", "9")
@@ -234,6 +260,41 @@ func TestMoodlePreviewCommand(t *testing.T) {
 		t.Errorf("a preview stored %d statements", n)
 	}
 	mustContain(t, m.run(false, "moodle", "status"), "cursor 0 of 20 (20 behind)", "last run never")
+}
+
+// A statement id of the source's taken by another credential's statement
+// is a conflict: `sync --once` says so with the row, `status` counts and
+// lists it, `preview` warns of it; the key never shows.
+func TestMoodleConflictsShown(t *testing.T) {
+	m := newMoodleSite(t, 20, "")
+	m.run(false, "moodle", "sync", "--once")
+	if err := moodletest.AppendLog(m.db, 21, 30, false); err != nil {
+		t.Fatal(err)
+	}
+	id := m.keyedID(25, 0)
+	db := m.bridgeDB()
+	intruder := &lrs.Principal{Key: "intruder", StoreID: 1, Scopes: []string{lrs.ScopeStatementsWrite},
+		Authority: map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": "http://bridge", "name": "intruder"}}}
+	forged := map[string]any{"id": id, "actor": map[string]any{"mbox": "mailto:x@example.org"},
+		"verb": map[string]any{"id": "http://adlnet.gov/expapi/verbs/passed"}, "object": map[string]any{"id": "http://example.org/quiz"}}
+	if _, err := (&lrs.Service{Statements: db}).StoreStatements(context.Background(), intruder, xapi.V103, []map[string]any{forged}, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := m.run(false, "moodle", "preview", "--log-id", "25")
+	mustContain(t, got, "statement 0: id "+id+" is taken (another authority): a sync counts a conflict and does not store it")
+	out := m.run(false, "moodle", "sync", "--once")
+	mustContain(t, out, "site: this run: 10 rows, 9 statements, 0 skipped, 1 conflict in ",
+		"site: 1 conflict: statement ids taken by statements of another authority or with other content",
+		"site:   log id 25 #0: "+id+" (another authority)")
+	status := m.run(false, "moodle", "status")
+	mustContain(t, status, "conflicts 1 (statement ids taken", "conflict log id 25 #0 "+id+" another authority",
+		"ids keyed with the source's key\n")
+	secret, _, _ := db.SourceKey(context.Background(), "site", 0)
+	for _, o := range []string{got, out, status} {
+		if strings.Contains(o, fmt.Sprintf("%x", secret)) || strings.Contains(o, base64.StdEncoding.EncodeToString(secret)) {
+			t.Errorf("the key shows: %s", o)
+		}
+	}
 }
 
 // slowSink stores nothing, slowly: each batch takes delay.
@@ -252,6 +313,12 @@ func (s *slowSink) StoreFromSource(_ context.Context, _ *lrs.Principal, stmts []
 	c := *cp
 	s.cp[cp.Source] = &c
 	return len(stmts), nil, nil
+}
+
+func (s *slowSink) SourceKey(_ context.Context, _ string, _ int64) ([]byte, int64, error) {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k, 0, nil
 }
 
 func (s *slowSink) SyncCursor(_ context.Context, source string) (*lrs.Checkpoint, error) {
