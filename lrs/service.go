@@ -33,12 +33,18 @@ type Service struct {
 	Now func() time.Time
 	// DefaultLimit and MaxLimit bound GET /statements pages.
 	DefaultLimit, MaxLimit int
+	// MaxPageBytes bounds the statement bodies one page reads from the
+	// store (the rest comes with more); default 16 MiB.
+	MaxPageBytes int64
 
 	stored atomic.Int64 // statements newly stored, for metrics
 
 	inflightMu sync.Mutex
 	inflight   map[time.Time]int // stored times of transactions not yet committed
 }
+
+// DefaultMaxPageBytes is Service.MaxPageBytes when zero: 16 MiB.
+const DefaultMaxPageBytes = 16 << 20
 
 // StoredTotal is how many statements this service has newly stored since
 // it started (client requests and adapters alike).
@@ -248,6 +254,10 @@ func (s *Service) QueryStatements(ctx context.Context, p *Principal, q Query) ([
 	}
 	if mine {
 		q.AuthorityKey = p.AuthorityKey
+	}
+	q.MaxBytes = s.MaxPageBytes
+	if q.MaxBytes <= 0 {
+		q.MaxBytes = DefaultMaxPageBytes
 	}
 	if q.Limit <= 0 || q.Limit > s.MaxLimit {
 		if q.Limit <= 0 {

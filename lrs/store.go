@@ -70,6 +70,9 @@ type Query struct {
 	// After is the keyset cursor: only statements strictly past this PK in
 	// the query's order. Zero means from the start.
 	After int64
+	// MaxBytes, when positive, ends a page once its statement bodies reach
+	// this size (a page holds at least one statement); more is then set.
+	MaxBytes int64
 }
 
 // StatementStore persists statements. Implementations must be safe for

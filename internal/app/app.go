@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	group := store.NewGroupCommit(a.db, groupWriters(cfg.Database.Driver))
 	registerGroupMetrics(reg, group)
 	a.svc = &lrs.Service{Statements: group, Checkpoints: a.db, Router: a.fwd.Router,
-		DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit}
+		DefaultLimit: cfg.XAPI.DefaultLimit, MaxLimit: cfg.XAPI.MaxLimit, MaxPageBytes: cfg.XAPI.MaxResponseBytes}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_statements_stored_total", Help: "Statements newly stored.",
 	}, func() float64 { return float64(a.svc.StoredTotal()) }),

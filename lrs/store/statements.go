@@ -581,6 +581,7 @@ func (db *DB) QueryStatements(ctx context.Context, storeID int64, q lrs.Query) (
 	}
 	defer rows.Close()
 	out := make([]lrs.StoredStatement, 0, min(q.Limit+1, 128))
+	var size int64
 	for rows.Next() {
 		var st lrs.StoredStatement
 		var idb []byte
@@ -591,6 +592,15 @@ func (db *DB) QueryStatements(ctx context.Context, storeID int64, q lrs.Query) (
 		st.ID = uuidString(idb)
 		st.Stored = time.UnixMicro(storedUS).UTC()
 		out = append(out, st)
+		// A page holds at most q.MaxBytes of bodies (at least one
+		// statement): the rest comes with the next page.
+		if size += int64(len(st.Body)); q.MaxBytes > 0 && size >= q.MaxBytes && len(out) <= q.Limit {
+			more := rows.Next()
+			if err := rows.Err(); err != nil {
+				return nil, false, lrs.Internal(err, "querying statements")
+			}
+			return out, more, nil
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, lrs.Internal(err, "querying statements")
