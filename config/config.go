@@ -179,6 +179,8 @@ type HTTP struct {
 	BodyReadTimeout Duration `yaml:"body_read_timeout"`
 	// IdleTimeout closes idle keep-alive connections. Default 30s.
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's line and headers. Default 64 KiB.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxInflightBodyBytes bounds the request body bytes all requests in
 	// flight hold together (503 with Retry-After past it). Default 128 MiB.
 	MaxInflightBodyBytes int64 `yaml:"max_inflight_body_bytes"`
@@ -507,7 +509,7 @@ func (c *Config) validate(lenient func(key string) bool) error {
 		"xapi.max_definition_bytes": int64(x.MaxDefinitionBytes), "xapi.max_definition_languages": int64(x.MaxDefinitionLanguages),
 		"xapi.max_definition_extensions": int64(x.MaxDefinitionExtensions), "http.max_inflight_body_bytes": c.HTTP.MaxInflightBodyBytes,
 		"http.read_header_timeout": int64(c.HTTP.ReadHeaderTimeout.Duration), "http.body_read_timeout": int64(c.HTTP.BodyReadTimeout.Duration),
-		"http.idle_timeout": int64(c.HTTP.IdleTimeout.Duration)} {
+		"http.idle_timeout": int64(c.HTTP.IdleTimeout.Duration), "http.max_header_bytes": int64(c.HTTP.MaxHeaderBytes)} {
 		if v < 0 {
 			add(key, "must not be negative (0 or unset: the default), got %d", v)
 		}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xapibridge/bridge/lrs"
 	"github.com/xapibridge/bridge/lrs/xapi"
@@ -116,8 +117,9 @@ type preAuth struct {
 
 type preAuthKey struct{}
 
-// formBufferSize is how much of a form is buffered at a time.
-const formBufferSize = 32 << 10
+// formBufferSize is how much of a form is buffered at a time (a longer
+// field is read in pieces).
+const formBufferSize = 4 << 10
 
 // readForm reads the URL-encoded form of an alternate-syntax request
 // field by field. Until the request is authenticated it reads at most
@@ -133,6 +135,21 @@ func (s *Server) readForm(r *http.Request) (url.Values, *preAuth, error) {
 	if r.ContentLength > s.MaxBodyBytes {
 		return nil, nil, formTooLarge(s.MaxBodyBytes)
 	}
+	// A slot among the forms read before authentication; it is given
+	// back once the form is authenticated (or read whole).
+	select {
+	case s.formSlots <- struct{}{}:
+	case <-time.After(s.BodyBudgetWait):
+		return nil, nil, lrs.Errorf(lrs.EUNAVAILABLE, "alternate request syntax: %d forms are being read before authentication; try again", maxFormsBeforeAuth)
+	}
+	held := true
+	release := func() {
+		if held {
+			<-s.formSlots
+			held = false
+		}
+	}
+	defer release()
 	limit := s.MaxFormBytesBeforeAuth
 	lr := &io.LimitedReader{R: r.Body, N: limit + 1}
 	br := bufio.NewReaderSize(lr, formBufferSize)
@@ -140,6 +157,7 @@ func (s *Server) readForm(r *http.Request) (url.Values, *preAuth, error) {
 	var pa *preAuth
 	var field []byte
 	var n int64
+	fields := 0
 	for {
 		chunk, err := br.ReadSlice('&')
 		n += int64(len(chunk))
@@ -153,6 +171,7 @@ func (s *Server) readForm(r *http.Request) (url.Values, *preAuth, error) {
 			}
 			lr.N += s.MaxBodyBytes - limit
 			limit = s.MaxBodyBytes
+			release() // authenticated: no longer among the unauthenticated forms
 			if err == io.EOF && lr.N > 0 {
 				err = bufio.ErrBufferFull // the limit's end, not the form's: read on
 			}
@@ -160,6 +179,9 @@ func (s *Server) readForm(r *http.Request) (url.Values, *preAuth, error) {
 		field = append(field, chunk...)
 		switch {
 		case err == nil || err == io.EOF:
+			if fields++; pa == nil && fields > maxFormFieldsBeforeAuth {
+				return nil, nil, lrs.Errorf(lrs.ETOOLARGE, "alternate request syntax: the form has more than %d fields before it is authenticated", maxFormFieldsBeforeAuth)
+			}
 			if f := bytes.TrimSuffix(field, []byte("&")); len(f) > 0 {
 				vs, perr := url.ParseQuery(string(f))
 				if perr != nil {

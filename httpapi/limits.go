@@ -62,7 +62,20 @@ func (s *Server) setLimitDefaults() {
 		s.MaxResponseBytes = defaultMaxResponseBytes
 	}
 	s.budget = newByteBudget(s.MaxInflightBodyBytes)
+	s.formSlots = make(chan struct{}, maxFormsBeforeAuth)
 }
+
+// maxFormsBeforeAuth is how many alternate-syntax forms are read at once
+// before their credentials are checked; maxFormFieldsBeforeAuth how many
+// fields such a form may have by then (xAPI's alternate syntax uses about
+// ten: Authorization, X-Experience-API-Version, Content-Type, content and
+// the resource's parameters). Unauthenticated clients can hold at most
+// maxFormsBeforeAuth × (MaxFormBytesBeforeAuth and its parsed fields),
+// about 16 MiB, and never the budget other requests need.
+const (
+	maxFormsBeforeAuth      = 64
+	maxFormFieldsBeforeAuth = 64
+)
 
 // edge is the outermost handler: it gives every request body a read
 // deadline, BodyReadTimeout from the start of the request, lifted once the

@@ -94,6 +94,9 @@ type Server struct {
 
 	metrics *metrics
 	budget  *byteBudget // MaxInflightBodyBytes
+	// formSlots bounds the alternate-syntax forms read at once before
+	// their credentials are checked (maxFormsBeforeAuth).
+	formSlots chan struct{}
 }
 
 type metrics struct {

@@ -8,6 +8,10 @@ import (
 	"github.com/xapibridge/bridge/lrs"
 )
 
+// laneHoldBack is how long the items of a personal LRS whose lane is full
+// stay out of claims.
+const laneHoldBack = 5 * time.Second
+
 // DefaultPersonalParallel is how many personal LRSs are sent to at once
 // when Target.Parallel is not set.
 const DefaultPersonalParallel = 16
@@ -110,7 +114,10 @@ func (l *personalLanes) hand(d *Dispatcher, t *Target, items []lrs.OutboxItem) (
 		if ln := l.lanes[k]; ln != nil {
 			if ln.queued > 0 && ln.queued+len(its) > maxClaim(t) {
 				l.mu.Unlock()
-				d.release(t, its, time.Second, "not sent yet: earlier statements are being sent to this personal LRS")
+				// Held back a while, not just until the next claim: claims are
+				// in due order, and a learner's backlog due now would fill
+				// them again and again ahead of other learners' statements.
+				d.release(t, its, laneHoldBack, "not sent yet: earlier statements are being sent to this personal LRS")
 				busy = true
 				continue
 			}
@@ -166,7 +173,12 @@ func (l *personalLanes) run(d *Dispatcher, t *Target, k personalKey, ln *persona
 		case l.stop.Err() != nil:
 			d.release(t, b.items, 0, "not sent: the bridge is stopping")
 		case !slot || ctx.Err() != nil:
-			d.release(t, b.items, 0, "not sent: the time for the batch ran out")
+			d.release(t, b.items, 0, "not sent: waited too long for a free personal-LRS slot")
+		case t.Timeout > 0 && time.Until(b.deadline) < t.Timeout:
+			// Too little of the claim's time is left for a whole request: a
+			// request cut short would count as a failed attempt against this
+			// LRS (and may have reached it). Send it with a fresh claim.
+			d.release(t, b.items, 0, "not sent: earlier batches to this personal LRS used the claim's time")
 		default:
 			d.sendPersonal(ctx, t, k, b.items)
 			l.kick()

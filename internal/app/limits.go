@@ -29,11 +29,16 @@ type Limits struct {
 	MaxResponseBytes int64
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// MaxHeaderBytes bounds the request line and headers [64 KiB].
+	MaxHeaderBytes int
 }
 
 const (
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultIdleTimeout       = 30 * time.Second
+	// defaultMaxHeaderBytes bounds a request's line and headers (Go's
+	// default is 1 MiB, held for ReadHeaderTimeout by any client).
+	defaultMaxHeaderBytes = 64 << 10
 )
 
 // applyTo sets the limits httpapi enforces on api (zero: its defaults).
@@ -53,7 +58,10 @@ func (l Limits) applyTo(api *httpapi.Server) {
 // exports and big pages; request bodies have their own deadline instead
 // (httpapi.Server.BodyReadTimeout).
 func newHTTPServer(h http.Handler, l Limits) *http.Server {
-	s := &http.Server{Handler: h, ReadHeaderTimeout: l.ReadHeaderTimeout, IdleTimeout: l.IdleTimeout}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: l.ReadHeaderTimeout, IdleTimeout: l.IdleTimeout, MaxHeaderBytes: l.MaxHeaderBytes}
+	if s.MaxHeaderBytes <= 0 {
+		s.MaxHeaderBytes = defaultMaxHeaderBytes
+	}
 	if s.ReadHeaderTimeout <= 0 {
 		s.ReadHeaderTimeout = defaultReadHeaderTimeout
 	}
@@ -76,6 +84,9 @@ func (l Limits) withConfig(cfg *config.Config) Limits {
 		}
 	}
 	setD(&l.ReadHeaderTimeout, cfg.HTTP.ReadHeaderTimeout.Duration)
+	if l.MaxHeaderBytes == 0 {
+		l.MaxHeaderBytes = cfg.HTTP.MaxHeaderBytes
+	}
 	setD(&l.IdleTimeout, cfg.HTTP.IdleTimeout.Duration)
 	setD(&l.BodyReadTimeout, cfg.HTTP.BodyReadTimeout.Duration)
 	set(&l.MaxInflightBodyBytes, cfg.HTTP.MaxInflightBodyBytes)

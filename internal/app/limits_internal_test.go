@@ -23,3 +23,14 @@ func TestHTTPServerTimeouts(t *testing.T) {
 		t.Errorf("set: ReadHeaderTimeout %s IdleTimeout %s, want 1s and 2s", s.ReadHeaderTimeout, s.IdleTimeout)
 	}
 }
+
+// Request headers are bounded at 64 KiB, not Go's 1 MiB, and the config
+// can change it (review of issue 15 #1).
+func TestMaxHeaderBytes(t *testing.T) {
+	if s := newHTTPServer(http.NotFoundHandler(), Limits{}); s.MaxHeaderBytes != 64<<10 {
+		t.Errorf("default MaxHeaderBytes %d, want 65536", s.MaxHeaderBytes)
+	}
+	if s := newHTTPServer(http.NotFoundHandler(), Limits{MaxHeaderBytes: 8192}); s.MaxHeaderBytes != 8192 {
+		t.Errorf("MaxHeaderBytes %d, want 8192", s.MaxHeaderBytes)
+	}
+}
