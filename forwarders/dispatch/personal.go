@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -169,9 +168,11 @@ func (p *Personal) Forwarder(ctx context.Context, storeID int64, agentKey string
 		Username: cred.Username, Password: cred.Password, Token: cred.Token, Timeout: p.Delivery.Timeout})
 	if err != nil {
 		// A registration stored before RegisterPersonal refused credentials
-		// in the endpoint: the message must not repeat them.
-		msg := strings.ReplaceAll(err.Error(), reg.Endpoint, PublicEndpoint(reg.Endpoint))
-		return nil, &lrs.Error{Code: lrs.EINVALID, Message: "personal LRS of " + agentKey + ": " + msg + " (register it again)"}
+		// in the endpoint: say nothing of the endpoint or the credentials
+		// (the error's text may quote them), and give up on these
+		// deliveries (ENOTFOUND: permanent) until it is registered again.
+		return nil, &lrs.Error{Code: lrs.ENOTFOUND, Message: "personal LRS of " + agentKey +
+			" at " + endpointHost(reg.Endpoint) + ": its stored endpoint or credentials are not valid (register it again)"}
 	}
 	b := forwarders.NewBreaker(x, p.Breaker, p.OnState)
 	p.mu.Lock()

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,13 +73,30 @@ func CheckPersonalLRS(ctx context.Context, client *http.Client, endpoint, versio
 		body, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 		return res, body, nil
 	}
+	// What the LRS sent back is repeated to the operator, minus anything
+	// that is a credential: some 401 pages and redirects echo them.
+	var secrets []string
+	for _, v := range []string{cred.Password, cred.Token} {
+		if v != "" {
+			secrets = append(secrets, v)
+		}
+	}
+	if cred.Username != "" || cred.Password != "" {
+		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(cred.Username+":"+cred.Password)))
+	}
+	scrub := func(s string) string {
+		for _, v := range secrets {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+		return s
+	}
 	answered := func(path string, res *http.Response, body []byte) string {
 		s := fmt.Sprintf("GET %s%s answered %d %s", base, path, res.StatusCode, http.StatusText(res.StatusCode))
 		if loc := res.Header.Get("Location"); loc != "" && res.StatusCode >= 300 && res.StatusCode < 400 {
-			s += " (a redirect to " + loc + ", not followed)"
+			s += " (a redirect to " + scrub(PublicEndpoint(loc)) + ", not followed)"
 		}
 		if b := oneLine(body, 200); b != "" {
-			s += ": " + b
+			s += ": " + scrub(b)
 		}
 		return s
 	}
