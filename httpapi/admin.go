@@ -102,6 +102,10 @@ func (s *Server) adminDeadAction(replay bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var sel deadSelection
 		if err := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)).Decode(&sel); err != nil {
+			if e := s.limitError(err); e != nil {
+				s.fail(c, e)
+				return
+			}
 			s.fail(c, lrs.Errorf(lrs.EINVALID, "body: want {\"ids\": [...]}, {\"target\": \"name\"} or {\"all\": true}: %v", err))
 			return
 		}
@@ -132,6 +136,10 @@ func (s *Server) adminBackfill(c *gin.Context) {
 		Store int64  `json:"store_id"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)).Decode(&req); err != nil {
+		if e := s.limitError(err); e != nil {
+			s.fail(c, e)
+			return
+		}
 		s.fail(c, lrs.Errorf(lrs.EINVALID, "body: want {\"rule\": \"name\", \"since\": \"2025-01-01T00:00:00Z\"}: %v", err))
 		return
 	}
@@ -250,6 +258,10 @@ func (s *Server) adminPersonalPut(c *gin.Context) {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if e := s.limitError(err); e != nil {
+			s.fail(c, e)
+			return
+		}
 		s.fail(c, lrs.Errorf(lrs.EINVALID, "body: want {\"agent\": {...}, \"endpoint\": \"https://...\", \"version\"?, \"username\"?, \"password\"?, \"token\"?, \"store\"?: id or name}: %v", err))
 		return
 	}

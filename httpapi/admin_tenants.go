@@ -37,6 +37,10 @@ func (s *Server) tenantJSON(c *gin.Context, v any, want string) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if e := s.limitError(err); e != nil {
+			s.fail(c, e)
+			return false
+		}
 		msg := err.Error()
 		if errors.Is(err, io.EOF) {
 			msg = "empty body"

@@ -242,6 +242,16 @@ func (s *Server) bodyError(err error, limit int64) error {
 	return lrs.Errorf(lrs.EINVALID, "reading request body: %v", err)
 }
 
+// limitError is the answer for an admin API body that hit a limit while
+// it was read (1 MiB, the in-flight budget, the read deadline), or nil
+// when err is the body's own fault (the caller says what it wanted).
+func (s *Server) limitError(err error) error {
+	if e := s.bodyError(err, 1<<20); lrs.ErrorCode(e) != lrs.EINVALID {
+		return e
+	}
+	return nil
+}
+
 func tooLarge(limit int64) error {
 	return lrs.Errorf(lrs.ETOOLARGE, "request body exceeds %d bytes", limit)
 }
