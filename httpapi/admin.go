@@ -210,8 +210,9 @@ func (s *Server) resolveStore(c *gin.Context, ref string) (int64, error) {
 }
 
 // personalQuery checks the query string of the personal-LRS list and
-// delete: only the given parameters, each once, and the store they name.
-func (s *Server) personalQuery(c *gin.Context, allowed ...string) (url.Values, int64, bool) {
+// delete: only the given parameters, each once, and the store they name
+// (none named: defaultStore).
+func (s *Server) personalQuery(c *gin.Context, defaultStore int64, allowed ...string) (url.Values, int64, bool) {
 	q, err := docQuery(c, append(allowed, "store", "store_id")...)
 	if err != nil {
 		s.fail(c, err)
@@ -224,22 +225,17 @@ func (s *Server) personalQuery(c *gin.Context, allowed ...string) (url.Values, i
 			return nil, 0, false
 		}
 	}
+	if id == 0 && q.Get("store") == "" {
+		return q, defaultStore, true
+	}
 	storeID, ok := s.personalStore(c, id, q.Get("store"))
 	return q, storeID, ok
 }
 
 func (s *Server) adminPersonalList(c *gin.Context) {
-	q, err := docQuery(c, "store", "store_id")
-	if err != nil {
-		s.fail(c, err)
+	_, storeID, ok := s.personalQuery(c, 0) // none named: every store
+	if !ok {
 		return
-	}
-	var storeID int64 // every store
-	if q.Get("store") != "" || q.Get("store_id") != "" {
-		var ok bool
-		if _, storeID, ok = s.personalQuery(c); !ok {
-			return
-		}
 	}
 	all, err := s.Forwarding.ListPersonal(c.Request.Context(), storeID)
 	if err != nil {
@@ -288,7 +284,7 @@ func (s *Server) adminPersonalPut(c *gin.Context) {
 }
 
 func (s *Server) adminPersonalDelete(c *gin.Context) {
-	q, storeID, ok := s.personalQuery(c, "agent")
+	q, storeID, ok := s.personalQuery(c, 1, "agent")
 	if !ok {
 		return
 	}

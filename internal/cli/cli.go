@@ -71,20 +71,16 @@ func newRootCmd(stdout, stderr io.Writer, version string) *cobra.Command {
 	// loadFor loads the config for a command that uses these sections
 	// besides the basic ones (config.Sections): an unset ${VAR} in another
 	// section is no error for it. load is for serve, which uses them all.
-	loadFor := func(sections ...string) func() (*config.Config, error) {
-		return func() (*config.Config, error) {
-			if configPath == "" {
-				configPath = os.Getenv("BRIDGE_CONFIG")
-			}
-			return config.Load(configPath, os.Environ(), config.Sections(sections...))
-		}
-	}
-	load := func() (*config.Config, error) {
+	loadWith := func(opts ...config.LoadOption) (*config.Config, error) {
 		if configPath == "" {
 			configPath = os.Getenv("BRIDGE_CONFIG")
 		}
-		return config.Load(configPath, os.Environ())
+		return config.Load(configPath, os.Environ(), opts...)
 	}
+	loadFor := func(sections ...string) func() (*config.Config, error) {
+		return func() (*config.Config, error) { return loadWith(config.Sections(sections...)) }
+	}
+	load := func() (*config.Config, error) { return loadWith() }
 	forwarding := loadFor("forwarding", "targets", "rules")
 	serve := &cobra.Command{
 		Use:   "serve",

@@ -112,6 +112,12 @@ func escapedLen(b []byte) int64 {
 	return n
 }
 
+// statementRowMax is the most one row of the statements INSERT can cost
+// for a body of n bytes (every byte escaped): when it fits, the exact
+// count (seven passes over the body) is not needed. Bodies are checked on
+// ingest's path, so the common case costs no scan at all.
+func statementRowMax(n int) int64 { return 2*int64(n) + 9 + 160 }
+
 func escapedLenString(s string) int64 {
 	// Escaping is the same for strings (without the _binary prefix).
 	return escapedLen([]byte(s))
@@ -131,7 +137,7 @@ func (db *DB) tooLarge(what string, size int) *lrs.Error {
 // source's batch leaves such a statement out instead of failing.
 func (db *DB) CheckStatementSize(body []byte) error {
 	budget := db.queryBudget()
-	if budget < 0 || statementRowCost(body) <= budget {
+	if budget < 0 || statementRowMax(len(body)) <= budget || statementRowCost(body) <= budget {
 		return nil
 	}
 	return db.tooLarge("statement", len(body))
@@ -150,7 +156,7 @@ func (db *DB) checkStatements(stmts []*lrs.NewStatement, atts []lrs.Attachment) 
 		return nil
 	}
 	for _, ns := range stmts {
-		if statementRowCost(ns.Body) > budget {
+		if statementRowMax(len(ns.Body)) > budget && statementRowCost(ns.Body) > budget {
 			return db.tooLarge("statement "+ns.ID, len(ns.Body))
 		}
 	}
@@ -211,6 +217,16 @@ func (b *rowBatcher) reset()         { b.rows, b.bytes = 0, 0 }
 // most chunk rows, and no more escaped bytes than one query takes.
 func (db *DB) statementChunks(stmts []*lrs.NewStatement) [][]*lrs.NewStatement {
 	b := rowBatcher{budget: db.queryBudget(), maxRows: chunk}
+	if b.budget >= 0 {
+		// Cut by size only when the rows could reach the limit at all.
+		var most int64
+		for _, ns := range stmts {
+			most += statementRowMax(len(ns.Body))
+		}
+		if most <= b.budget {
+			b.budget = -1
+		}
+	}
 	var out [][]*lrs.NewStatement
 	start := 0
 	for i, ns := range stmts {
